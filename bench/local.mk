@@ -1,0 +1,1 @@
+# bench: fragment included by the top-level Makefile.am

@@ -1,0 +1,1 @@
+# cli: fragment included by the top-level Makefile.am

@@ -1,0 +1,1 @@
+# conf: fragment included by the top-level Makefile.am

@@ -1,0 +1,1 @@
+# daemon: fragment included by the top-level Makefile.am

@@ -1,0 +1,1 @@
+# docs: fragment included by the top-level Makefile.am

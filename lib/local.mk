@@ -1,0 +1,30 @@
+# lib/: libmdevpasid, linked statically into every program and test (TESTING.md §G:
+# programs are then real ELF files, not libtool wrapper scripts).
+noinst_LTLIBRARIES += lib/libmdevpasid.la
+
+lib_libmdevpasid_la_SOURCES = \
+	lib/mdevpasid.h \
+	lib/mdp-names.h \
+	lib/ctx.h \
+	lib/ctx-private.h \
+	lib/ctx.c \
+	lib/paths.c \
+	lib/util/macro.h \
+	lib/util/fileio.h \
+	lib/util/fileio.c \
+	lib/util/hashmap.h \
+	lib/util/hashmap.c \
+	lib/util/log.h \
+	lib/util/log.c \
+	lib/util/parse.h \
+	lib/util/parse.c \
+	lib/util/strbuf.h \
+	lib/util/strbuf.c \
+	lib/util/uuid.h \
+	lib/util/uuid.c
+lib_libmdevpasid_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
+lib_libmdevpasid_la_LIBADD = $(SYSTEMD_LIBS) $(UDEV_LIBS) $(JSONC_LIBS) $(LIBXML_LIBS)
+
+# What programs and tests add to link against the library.
+MDP_LIB_CFLAGS = $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
+MDP_LIB_LIBS = $(top_builddir)/lib/libmdevpasid.la

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* libmdevpasid: everything that is not an I/O loop or a user interface (DESIGN.md §3).
+ * The library is linked statically into the daemon, the CLI and the hook; it is not
+ * installed while its ABI settles. Module headers are listed here as they land. */
+
+#include "ctx.h"
+#include "mdp-names.h"
+#include "util/uuid.h"

@@ -1,0 +1,1 @@
+# systemd: fragment included by the top-level Makefile.am

@@ -1,0 +1,30 @@
+# tests/: Check programs run through tests/run-test.sh.
+TEST_EXTENSIONS = .sh
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
+SH_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
+AM_TESTS_ENVIRONMENT = export top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+	ASAN_LIB='$(ASAN_LIB)' DBUS_DAEMON='$(DBUS_DAEMON)' MDEVCTL='$(MDEVCTL)' \
+	MDEVPASID_DATADIR='$(abs_top_srcdir)/conf' MDP_VALGRIND='$(MDP_VALGRIND)'; unset MDEVPASID_ROOT;
+
+# Shared helpers for tests (fixture unpacking, temp dirs).
+check_LTLIBRARIES += tests/libtesthelp.la
+tests_libtesthelp_la_SOURCES = tests/test-help.h tests/test-help.c
+tests_libtesthelp_la_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(CHECK_CFLAGS) \
+	-DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+
+MDP_TEST_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(CHECK_CFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
+MDP_TEST_LIBS = $(top_builddir)/tests/libtesthelp.la $(MDP_LIB_LIBS) $(CHECK_LIBS)
+MDP_TEST_LINK = -no-install
+
+check_PROGRAMS += tests/check_util
+tests_check_util_SOURCES = tests/check_util.c
+tests_check_util_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_util_LDADD = $(MDP_TEST_LIBS)
+tests_check_util_LDFLAGS = $(MDP_TEST_LINK)
+
+TESTS += tests/check_util
+
+EXTRA_DIST += tests/run-test.sh tests/fixtures
+check-valgrind:
+	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1
+.PHONY: check-valgrind

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test-help.h"
+#include "util/fileio.h"
+#include "util/macro.h"
+
+const char *test_srcdir(void)
+{
+        const char *s = getenv("top_srcdir");
+        return s ? s : TOP_SRCDIR;
+}
+
+char *test_mkdtemp(const char *tag)
+{
+        char *p;
+
+        ck_assert_int_ge(asprintf(&p, "/tmp/mdp-%s.XXXXXX", tag), 0);
+        ck_assert_msg(mkdtemp(p), "mkdtemp %s: %s", p, strerror(errno));
+        return p;
+}
+
+char *test_unpack_fixture(const char *variant)
+{
+        char *root = test_mkdtemp("fx");
+        _cleanup_free_ char *tarball = NULL, *cmd = NULL;
+
+        ck_assert_int_ge(asprintf(&tarball, "%s/tests/fixtures/real-kernel/%s/sysfs-fixture.tar.gz",
+                                  test_srcdir(), variant),
+                         0);
+        ck_assert_msg(access(tarball, R_OK) == 0, "fixture %s missing", tarball);
+        ck_assert_int_ge(asprintf(&cmd, "env -u LD_PRELOAD tar -xzf '%s' -C '%s'", tarball, root), 0);
+        /* LD_PRELOAD (umockdev, ASan) must not reach tar. */
+        ck_assert_int_eq(system(cmd), 0);
+        return root;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)ftw;
+        if (flag == FTW_DP)
+                return rmdir(path) < 0 ? 0 : 0;
+        (void)unlink(path);
+        return 0;
+}
+
+void test_rm_rf(const char *path)
+{
+        if (!path || strncmp(path, "/tmp/", 5) != 0)
+                return; /* never outside /tmp */
+        nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+struct mdp_ctx *test_ctx(const char *root)
+{
+        struct mdp_ctx *ctx = NULL;
+
+        ck_assert_int_eq(mdp_ctx_new_with_root(root, &ctx), 0);
+        return ctx;
+}
+
+static char *join(const char *root, const char *relpath)
+{
+        char *p;
+        ck_assert_int_ge(asprintf(&p, "%s/%s", root, relpath), 0);
+        return p;
+}
+
+static void make_parent_dirs(const char *path)
+{
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash = strrchr(dir, '/');
+
+        if (slash && slash != dir) {
+                *slash = '\0';
+                ck_assert_int_eq(mkdir_p(dir, 0755), 0);
+        }
+}
+
+void test_write(const char *root, const char *relpath, const char *content)
+{
+        _cleanup_free_ char *p = join(root, relpath);
+        _cleanup_fclose_ FILE *f = NULL;
+
+        make_parent_dirs(p);
+        f = fopen(p, "we");
+        ck_assert_msg(f, "open %s: %s", p, strerror(errno));
+        fputs(content, f);
+}
+
+void test_symlink(const char *root, const char *relpath, const char *target)
+{
+        _cleanup_free_ char *p = join(root, relpath);
+
+        make_parent_dirs(p);
+        (void)unlink(p);
+        ck_assert_msg(symlink(target, p) == 0, "symlink %s: %s", p, strerror(errno));
+}
+
+void test_mkdir(const char *root, const char *relpath)
+{
+        _cleanup_free_ char *p = join(root, relpath);
+        ck_assert_int_eq(mkdir_p(p, 0755), 0);
+}
+
+char *test_read(const char *root, const char *relpath)
+{
+        _cleanup_free_ char *p = join(root, relpath);
+        char *s = NULL;
+
+        if (read_full_file(AT_FDCWD, p, 1 << 24, &s, NULL) < 0)
+                return NULL;
+        return s;
+}
+
+bool test_exists(const char *root, const char *relpath)
+{
+        _cleanup_free_ char *p = join(root, relpath);
+        struct stat st;
+        return lstat(p, &st) == 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the Check programs: temporary trees, fixture unpacking, small file
+ * builders. Everything is created under /tmp with short names (TESTING.md §G). */
+
+#include <stdbool.h>
+
+#include "ctx.h"
+
+/* A new empty directory /tmp/mdp-<tag>.XXXXXX (aborts the test on failure). */
+char *test_mkdtemp(const char *tag);
+/* Unpacks tests/fixtures/real-kernel/<variant>/sysfs-fixture.tar.gz into a new temporary
+ * root and returns it: the tree is at <root>/sys. */
+char *test_unpack_fixture(const char *variant);
+void test_rm_rf(const char *path);
+/* A context rooted at root (asserts success). */
+struct mdp_ctx *test_ctx(const char *root);
+
+/* Builders relative to root; parents are created as needed. */
+void test_write(const char *root, const char *relpath, const char *content);
+void test_symlink(const char *root, const char *relpath, const char *target);
+void test_mkdir(const char *root, const char *relpath);
+/* Reads a file relative to root into a malloc'd string (NULL if missing). */
+char *test_read(const char *root, const char *relpath);
+bool test_exists(const char *root, const char *relpath);
+/* The source tree, for fixtures. */
+const char *test_srcdir(void);
