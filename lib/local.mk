@@ -9,6 +9,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/ctx-private.h \
 	lib/ctx.c \
 	lib/paths.c \
+	lib/types.h \
+	lib/types.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

@@ -7,4 +7,5 @@
 
 #include "ctx.h"
 #include "mdp-names.h"
+#include "types.h"
 #include "util/uuid.h"
