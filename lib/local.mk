@@ -11,6 +11,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/paths.c \
 	lib/types.h \
 	lib/types.c \
+	lib/iommu-decode.h \
+	lib/pci-caps.h \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

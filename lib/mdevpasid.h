@@ -6,6 +6,8 @@
  * installed while its ABI settles. Module headers are listed here as they land. */
 
 #include "ctx.h"
+#include "iommu-decode.h"
 #include "mdp-names.h"
+#include "pci-caps.h"
 #include "types.h"
 #include "util/uuid.h"

@@ -58,14 +58,22 @@ struct mdp_iommu_regs {
         /* SMMUv3 (§2.4): sysfs has no registers; valid only when probed through iommufd */
         bool smmu_valid;
         uint32_t smmu_idr[6];
+        /* Not a register but needed to derive sm_on (§2.2): the kernel's
+         * CONFIG_INTEL_IOMMU_SCALABLE_MODE_DEFAULT_ON, when the caller could read the kernel
+         * config (/boot/config-<release>). Used only when the command line names neither
+         * sm_on nor sm_off; left false (not known), sm_on is then unknown. */
+        bool vtd_sm_default_known;
+        bool vtd_sm_default_on;
 };
 
 /* PCI capabilities from the extended capability walk of IOMMU-SPEC.md §3. Each field is
- * unknown when config space could not be read in full (unprivileged 64-byte read). */
+ * unknown when config space could not be read in full (unprivileged 64-byte read), and a
+ * capability not found before a broken list (loop, out of bounds, all-ones) is unknown too:
+ * "no" only when the whole list was walked. */
 struct mdp_pci_caps {
         enum mdp_tristate extended_space; /* no: conventional 256-byte config space */
         enum mdp_tristate pasid;          /* PASID capability 0x1B present */
-        unsigned pasid_width;             /* Max PASID Width, 0 when absent or unknown */
+        unsigned pasid_width;             /* Max PASID Width (bits), 0 when absent or unknown */
         enum mdp_tristate pasid_exec, pasid_priv, pasid_enabled;
         enum mdp_tristate ats;
         enum mdp_tristate ats_enabled;
