@@ -13,4 +13,6 @@ struct mdp_ctx {
         mdp_log_fn log_fn;
         void *log_userdata;
         int log_priority;
+        mdp_classify_fn classify_fn; /* vendor profiles; NULL: everything emulated */
+        void *classify_userdata;
 };

@@ -89,6 +89,12 @@ _public_ void mdp_ctx_set_log_priority(struct mdp_ctx *ctx, int priority)
         ctx->log_priority = priority;
 }
 
+_public_ void mdp_ctx_set_classifier(struct mdp_ctx *ctx, mdp_classify_fn fn, void *userdata)
+{
+        ctx->classify_fn = fn;
+        ctx->classify_userdata = userdata;
+}
+
 void mdp_log(const struct mdp_ctx *ctx, int priority, const char *file, int line, const char *fn,
              const char *fmt, ...)
 {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "types.h"
 #include "util/macro.h"
 
 enum mdp_path_base {
@@ -40,6 +41,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_ctx *, mdp_ctx_unref)
 const char *mdp_ctx_get_root(const struct mdp_ctx *ctx);
 void mdp_ctx_set_log_fn(struct mdp_ctx *ctx, mdp_log_fn fn, void *userdata);
 void mdp_ctx_set_log_priority(struct mdp_ctx *ctx, int priority);
+
+/* The vendor-profile seam of mdev classification (IOMMU-SPEC.md §1.4, DESIGN.md §6). The
+ * host model asks it about every type and every mdev whose IOMMU group does not already
+ * settle the question. parent_driver is the parent's driver name (else its subsystem; NULL
+ * when sysfs shows neither), type_id the type directory name. Return 1 when a profile
+ * declares the type, with *ret_class set and basis holding a short reason ("profile X");
+ * 0 when no profile declares it; a negative errno on failure (the type is then emulated
+ * and the basis says the classifier failed). Without a classifier everything is emulated. */
+typedef int (*mdp_classify_fn)(void *userdata, const char *parent_driver, const char *type_id,
+                               enum mdp_mdev_class *ret_class, char *basis, size_t basis_size);
+void mdp_ctx_set_classifier(struct mdp_ctx *ctx, mdp_classify_fn fn, void *userdata);
 
 /* paths.c: the one place that builds host paths. */
 /* A malloc'd absolute path: root + base + "/" + formatted relative part (fmt may be NULL

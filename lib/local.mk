@@ -13,6 +13,14 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/types.c \
 	lib/iommu-decode.h \
 	lib/pci-caps.h \
+	lib/host.h \
+	lib/host-internal.h \
+	lib/host-util.c \
+	lib/host-parents.c \
+	lib/host-mdevs.c \
+	lib/host-groups.c \
+	lib/host-kernel.c \
+	lib/host.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

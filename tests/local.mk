@@ -24,6 +24,13 @@ tests_check_util_LDFLAGS = $(MDP_TEST_LINK)
 
 TESTS += tests/check_util
 
+check_PROGRAMS += tests/check_host
+tests_check_host_SOURCES = tests/check_host.c
+tests_check_host_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_host_LDADD = $(MDP_TEST_LIBS)
+tests_check_host_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_host
+
 EXTRA_DIST += tests/run-test.sh tests/fixtures
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,81 @@ char *test_read(const char *root, const char *relpath)
         if (read_full_file(AT_FDCWD, p, 1 << 24, &s, NULL) < 0)
                 return NULL;
         return s;
+}
+
+static char **fp_lines;
+static size_t fp_n, fp_cap;
+static size_t fp_root_len;
+
+static uint64_t fnv1a_file(const char *path)
+{
+        uint64_t h = 1469598103934665603ULL;
+        unsigned char buf[4096];
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        ssize_t n;
+
+        if (fd < 0)
+                return 0;
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+                for (ssize_t i = 0; i < n; i++)
+                        h = (h ^ buf[i]) * 1099511628211ULL;
+        return h;
+}
+
+static int fp_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        char target[PATH_MAX] = "";
+        char *line;
+        uint64_t h = 0;
+
+        (void)flag;
+        (void)ftw;
+        if (S_ISLNK(st->st_mode)) {
+                ssize_t n = readlink(path, target, sizeof(target) - 1);
+                target[n > 0 ? n : 0] = '\0';
+        } else if (S_ISREG(st->st_mode))
+                h = fnv1a_file(path);
+        ck_assert_int_ge(asprintf(&line, "%s %o %lld %lld.%09ld %s %016llx", path + fp_root_len,
+                                  (unsigned)st->st_mode, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+                                  st->st_mtim.tv_nsec, target, (unsigned long long)h),
+                         0);
+        if (fp_n == fp_cap) {
+                fp_cap = fp_cap ? fp_cap * 2 : 256;
+                fp_lines = realloc(fp_lines, fp_cap * sizeof(char *));
+                ck_assert_ptr_nonnull(fp_lines);
+        }
+        fp_lines[fp_n++] = line;
+        return 0;
+}
+
+static int fp_compare(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *test_tree_fingerprint(const char *root)
+{
+        size_t len = 1;
+        char *out, *w;
+
+        fp_n = 0;
+        fp_root_len = strlen(root);
+        ck_assert_int_eq(nftw(root, fp_one, 32, FTW_PHYS), 0);
+        qsort(fp_lines, fp_n, sizeof(char *), fp_compare);
+        for (size_t i = 0; i < fp_n; i++)
+                len += strlen(fp_lines[i]) + 1;
+        out = w = malloc(len);
+        ck_assert_ptr_nonnull(out);
+        for (size_t i = 0; i < fp_n; i++) {
+                w = stpcpy(w, fp_lines[i]);
+                *w++ = '\n';
+                free(fp_lines[i]);
+        }
+        *w = '\0';
+        free(fp_lines);
+        fp_lines = NULL;
+        fp_n = fp_cap = 0;
+        return out;
 }
 
 bool test_exists(const char *root, const char *relpath)

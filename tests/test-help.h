@@ -24,5 +24,9 @@ void test_mkdir(const char *root, const char *relpath);
 /* Reads a file relative to root into a malloc'd string (NULL if missing). */
 char *test_read(const char *root, const char *relpath);
 bool test_exists(const char *root, const char *relpath);
+/* A description of every entry under root (path, type, mode, size, mtime, link target,
+ * content hash), sorted: equal before and after an operation means nothing was written,
+ * created or removed. malloc'd. */
+char *test_tree_fingerprint(const char *root);
 /* The source tree, for fixtures. */
 const char *test_srcdir(void);

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The host snapshot: everything the model reads, in sorted arrays, read once. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host-internal.h"
+#include "mdp-names.h"
+
+struct mdp_host {
+        int n_ref;
+        struct mdp_ctx *ctx;
+        struct mdp_parent *parents;
+        size_t n_parents;
+        struct mdp_mdev *mdevs;
+        size_t n_mdevs;
+        struct mdp_iommu_group *groups;
+        size_t n_groups;
+        struct mdp_kernel_features kernel;
+        bool have_kernel;
+        char *error;
+};
+
+static void host_free(struct mdp_host *h)
+{
+        for (size_t i = 0; i < h->n_parents; i++)
+                parent_done(&h->parents[i]);
+        free(h->parents);
+        for (size_t i = 0; i < h->n_mdevs; i++)
+                mdev_done(&h->mdevs[i]);
+        free(h->mdevs);
+        for (size_t i = 0; i < h->n_groups; i++)
+                group_done(&h->groups[i]);
+        free(h->groups);
+        kernel_features_done(&h->kernel);
+        free(h->error);
+        mdp_ctx_unref(h->ctx);
+        free(h);
+}
+
+_public_ struct mdp_host *mdp_host_ref(struct mdp_host *h)
+{
+        if (h)
+                __atomic_add_fetch(&h->n_ref, 1, __ATOMIC_SEQ_CST);
+        return h;
+}
+
+_public_ struct mdp_host *mdp_host_unref(struct mdp_host *h)
+{
+        if (h && __atomic_sub_fetch(&h->n_ref, 1, __ATOMIC_SEQ_CST) == 0)
+                host_free(h);
+        return NULL;
+}
+
+/* Lists dir (relative to the sysfs root); an absent directory is an empty list, other
+ * failures are recorded as host errors and give an empty list too. */
+static int scan_list(struct mdp_ctx *ctx, int sfd, const char *dir, bool (*filter)(const char *),
+                     struct record_errors *e, char ***ret, size_t *ret_n)
+{
+        struct namelist empty = {0};
+        int r;
+
+        r = list_dir_names(ctx, sfd, dir, filter, ret, ret_n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (r != -ENOENT)
+                        record_error(e, dir, "cannot list: %s", strerror(-r));
+                else
+                        mdp_dbg(ctx, "%s: absent", dir);
+                return namelist_finish(&empty, NULL, ret, ret_n);
+        }
+        return 0;
+}
+
+static bool name_ok(const char *name)
+{
+        return mdp_sysfs_name_is_valid(name);
+}
+
+static bool name_is_uuid(const char *name)
+{
+        return mdp_uuid_is_canonical(name);
+}
+
+static bool name_is_number(const char *name)
+{
+        int n;
+        return parse_group_number(name, &n) == 0;
+}
+
+static int scan_parents(struct mdp_host *h, int sfd, struct record_errors *e)
+{
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = scan_list(h->ctx, sfd, MDP_SYSFS_MDEV_BUS, name_ok, e, &names, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        h->parents = calloc(n, sizeof(struct mdp_parent));
+        if (!h->parents)
+                return -ENOMEM;
+        /* names are sorted by strcmp(), and so stay the records. */
+        for (size_t i = 0; i < n; i++) {
+                r = parent_read_one(h->ctx, sfd, names[i], &h->parents[h->n_parents]);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                h->n_parents++;
+        }
+        return 0;
+}
+
+static int group_number_compare(const void *a, const void *b)
+{
+        int x = ((const struct mdp_iommu_group *)a)->number, y = ((const struct mdp_iommu_group *)b)->number;
+        return x < y ? -1 : x > y;
+}
+
+static int scan_groups(struct mdp_host *h, int sfd, struct record_errors *e)
+{
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = scan_list(h->ctx, sfd, MDP_SYSFS_IOMMU_GROUPS, name_is_number, e, &names, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        h->groups = calloc(n, sizeof(struct mdp_iommu_group));
+        if (!h->groups)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = group_read_one(h->ctx, sfd, names[i], &h->groups[h->n_groups]);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                h->n_groups++;
+        }
+        qsort(h->groups, h->n_groups, sizeof(struct mdp_iommu_group), group_number_compare);
+        return 0;
+}
+
+static int scan_mdevs(struct mdp_host *h, int sfd, struct record_errors *e)
+{
+        struct scan_cache cache = {
+                .groups = h->groups,
+                .n_groups = h->n_groups,
+                .parents = h->parents,
+                .n_parents = h->n_parents,
+        };
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        /* Non-canonical names are skipped with a debug message. */
+        r = scan_list(h->ctx, sfd, MDP_SYSFS_MDEV_DEVICES, name_is_uuid, e, &names, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        h->mdevs = calloc(n, sizeof(struct mdp_mdev));
+        if (!h->mdevs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = mdev_read_one(h->ctx, sfd, names[i], &cache, &h->mdevs[h->n_mdevs]);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        break;
+                h->n_mdevs++;
+                r = 0;
+        }
+        scan_cache_done(&cache);
+        return r;
+}
+
+static int scan_kernel(struct mdp_host *h)
+{
+        int r;
+
+        r = kernel_features_read(h->ctx, &h->kernel);
+        if (r < 0)
+                return r;
+        h->have_kernel = true;
+        /* The vfio-dev class may be missing from a capture while the mdevs show their
+         * vfio-dev children: they tell as much. */
+        if (h->kernel.vfio_cdev == MDP_UNKNOWN)
+                for (size_t i = 0; i < h->n_mdevs; i++) {
+                        if (!h->mdevs[i].vfio_dev)
+                                continue;
+                        if (h->mdevs[i].vfio_cdev) {
+                                h->kernel.vfio_cdev = MDP_YES;
+                                break;
+                        }
+                        h->kernel.vfio_cdev = MDP_NO;
+                }
+        return 0;
+}
+
+_public_ int mdp_host_scan_parts(struct mdp_ctx *ctx, unsigned parts, struct mdp_host **ret)
+{
+        struct record_errors e = {.ctx = ctx};
+        struct mdp_host *h;
+        int sfd, r;
+
+        sfd = mdp_ctx_base_fd(ctx, MDP_PATH_SYSFS);
+        if (sfd < 0)
+                return sfd;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->n_ref = 1;
+        h->ctx = mdp_ctx_ref(ctx);
+
+        /* Groups first, then parents: the mdevs take their group name/type and parent
+         * driver from those instead of reading them again. */
+        r = 0;
+        if (parts & MDP_SCAN_GROUPS)
+                r = scan_groups(h, sfd, &e);
+        if (r >= 0 && (parts & MDP_SCAN_PARENTS))
+                r = scan_parents(h, sfd, &e);
+        if (r >= 0 && (parts & MDP_SCAN_MDEVS))
+                r = scan_mdevs(h, sfd, &e);
+        if (r >= 0 && (parts & MDP_SCAN_KERNEL))
+                r = scan_kernel(h);
+        if (r >= 0)
+                r = record_errors_finish(&e, &h->error);
+        if (r < 0) {
+                record_errors_done(&e);
+                host_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}
+
+_public_ int mdp_host_scan(struct mdp_ctx *ctx, struct mdp_host **ret)
+{
+        return mdp_host_scan_parts(ctx, MDP_SCAN_ALL, ret);
+}
+
+_public_ const struct mdp_parent *mdp_host_parents(const struct mdp_host *h, size_t *ret_n)
+{
+        *ret_n = h->n_parents;
+        return h->parents;
+}
+
+_public_ const struct mdp_mdev *mdp_host_mdevs(const struct mdp_host *h, size_t *ret_n)
+{
+        *ret_n = h->n_mdevs;
+        return h->mdevs;
+}
+
+_public_ const struct mdp_iommu_group *mdp_host_groups(const struct mdp_host *h, size_t *ret_n)
+{
+        *ret_n = h->n_groups;
+        return h->groups;
+}
+
+_public_ const struct mdp_kernel_features *mdp_host_kernel(const struct mdp_host *h)
+{
+        return h->have_kernel ? &h->kernel : NULL;
+}
+
+_public_ const char *mdp_host_error(const struct mdp_host *h)
+{
+        return h->error;
+}
+
+static int parent_key_compare(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct mdp_parent *)elem)->name);
+}
+
+_public_ const struct mdp_parent *mdp_host_find_parent(const struct mdp_host *h, const char *name)
+{
+        if (!name || h->n_parents == 0)
+                return NULL;
+        return bsearch(name, h->parents, h->n_parents, sizeof(struct mdp_parent), parent_key_compare);
+}
+
+_public_ const struct mdp_type *mdp_host_find_type(const struct mdp_host *h, const char *parent,
+                                                   const char *type_id)
+{
+        return mdp_parent_find_type(mdp_host_find_parent(h, parent), type_id);
+}
+
+static int mdev_key_compare(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct mdp_mdev *)elem)->uuid);
+}
+
+_public_ const struct mdp_mdev *mdp_host_find_mdev(const struct mdp_host *h, const char *uuid)
+{
+        if (!uuid || h->n_mdevs == 0)
+                return NULL;
+        return bsearch(uuid, h->mdevs, h->n_mdevs, sizeof(struct mdp_mdev), mdev_key_compare);
+}
+
+static int group_key_compare(const void *key, const void *elem)
+{
+        int n = *(const int *)key, m = ((const struct mdp_iommu_group *)elem)->number;
+        return n < m ? -1 : n > m;
+}
+
+_public_ const struct mdp_iommu_group *mdp_host_find_group(const struct mdp_host *h, int number)
+{
+        if (h->n_groups == 0)
+                return NULL;
+        return bsearch(&number, h->groups, h->n_groups, sizeof(struct mdp_iommu_group), group_key_compare);
+}
