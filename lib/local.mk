@@ -11,6 +11,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/paths.c \
 	lib/types.h \
 	lib/types.c \
+	lib/definition.h \
+	lib/definition.c \
 	lib/iommu-decode.h \
 	lib/pci-caps.h \
 	lib/host.h \
@@ -26,6 +28,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/util/fileio.c \
 	lib/util/hashmap.h \
 	lib/util/hashmap.c \
+	lib/util/json.h \
+	lib/util/json.c \
 	lib/util/log.h \
 	lib/util/log.c \
 	lib/util/parse.h \

@@ -11,4 +11,5 @@
 #include "mdp-names.h"
 #include "pci-caps.h"
 #include "types.h"
+#include "definition.h"
 #include "util/uuid.h"

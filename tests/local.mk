@@ -35,3 +35,10 @@ EXTRA_DIST += tests/run-test.sh tests/fixtures
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1
 .PHONY: check-valgrind
+
+check_PROGRAMS += tests/check_definition
+tests_check_definition_SOURCES = tests/check_definition.c
+tests_check_definition_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_definition_LDADD = $(MDP_TEST_LIBS)
+tests_check_definition_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_definition

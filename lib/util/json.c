@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/json.h"
+
+int mdp_json_parse(const char *text, size_t len, int max_depth, json_object **ret, char **ret_error)
+{
+        struct json_tokener *tok;
+        json_object *o;
+        enum json_tokener_error jerr;
+        size_t off, line = 1, col = 1;
+
+        if (len > INT32_MAX)
+                return -EFBIG;
+        tok = json_tokener_new_ex(max_depth);
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        o = json_tokener_parse_ex(tok, text, (int)len);
+        jerr = json_tokener_get_error(tok);
+        off = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_success) {
+                /* Only white space may follow the value. */
+                for (size_t i = off; i < len; i++)
+                        if (!strchr(" \t\r\n", text[i])) {
+                                jerr = json_tokener_error_parse_unexpected;
+                                off = i;
+                                break;
+                        }
+        } else if (jerr == json_tokener_continue) {
+                jerr = json_tokener_error_parse_eof;
+                off = len;
+        }
+        json_tokener_free(tok);
+        if (jerr == json_tokener_success) {
+                *ret = o;
+                return 0;
+        }
+        json_object_put(o);
+        for (size_t i = 0; i < off && i < len; i++) {
+                if (text[i] == '\n') {
+                        line++;
+                        col = 1;
+                } else
+                        col++;
+        }
+        if (ret_error && asprintf(ret_error, "line %zu, column %zu: %s", line, col,
+                                  jerr == json_tokener_error_depth
+                                          ? "nested too deeply"
+                                          : json_tokener_error_desc(jerr)) < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
+void mdp_json_write_string(struct strbuf *sb, const char *s)
+{
+        strbuf_append(sb, "\"");
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        strbuf_append(sb, "\\\"");
+                        break;
+                case '\\':
+                        strbuf_append(sb, "\\\\");
+                        break;
+                case '\b':
+                        strbuf_append(sb, "\\b");
+                        break;
+                case '\f':
+                        strbuf_append(sb, "\\f");
+                        break;
+                case '\n':
+                        strbuf_append(sb, "\\n");
+                        break;
+                case '\r':
+                        strbuf_append(sb, "\\r");
+                        break;
+                case '\t':
+                        strbuf_append(sb, "\\t");
+                        break;
+                default:
+                        if (*p < 0x20)
+                                strbuf_printf(sb, "\\u%04x", *p);
+                        else
+                                strbuf_appendn(sb, (const char *)p, 1);
+                }
+        }
+        strbuf_append(sb, "\"");
+}
+
+static void indent(struct strbuf *sb, int level)
+{
+        for (int i = 0; i < level; i++)
+                strbuf_append(sb, "  ");
+}
+
+static void write_value(struct strbuf *sb, json_object *o, int level, bool pretty)
+{
+        switch (json_object_get_type(o)) {
+        case json_type_null:
+                strbuf_append(sb, "null");
+                break;
+        case json_type_boolean:
+                strbuf_append(sb, json_object_get_boolean(o) ? "true" : "false");
+                break;
+        case json_type_int:
+                if (json_object_get_int64(o) == INT64_MAX)
+                        strbuf_printf(sb, "%" PRIu64, json_object_get_uint64(o));
+                else
+                        strbuf_printf(sb, "%" PRId64, json_object_get_int64(o));
+                break;
+        case json_type_double:
+                strbuf_append(sb, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+                break;
+        case json_type_string:
+                mdp_json_write_string(sb, json_object_get_string(o));
+                break;
+        case json_type_array: {
+                size_t n = json_object_array_length(o);
+                if (n == 0) {
+                        strbuf_append(sb, "[]");
+                        break;
+                }
+                strbuf_append(sb, "[");
+                for (size_t i = 0; i < n; i++) {
+                        if (i > 0)
+                                strbuf_append(sb, ",");
+                        if (pretty) {
+                                strbuf_append(sb, "\n");
+                                indent(sb, level + 1);
+                        }
+                        write_value(sb, json_object_array_get_idx(o, i), level + 1, pretty);
+                }
+                if (pretty) {
+                        strbuf_append(sb, "\n");
+                        indent(sb, level);
+                }
+                strbuf_append(sb, "]");
+                break;
+        }
+        case json_type_object: {
+                bool first = true;
+                if (json_object_object_length(o) == 0) {
+                        strbuf_append(sb, "{}");
+                        break;
+                }
+                strbuf_append(sb, "{");
+                json_object_object_foreach(o, key, val)
+                {
+                        if (!first)
+                                strbuf_append(sb, ",");
+                        first = false;
+                        if (pretty) {
+                                strbuf_append(sb, "\n");
+                                indent(sb, level + 1);
+                        }
+                        mdp_json_write_string(sb, key);
+                        strbuf_append(sb, pretty ? ": " : ":");
+                        write_value(sb, val, level + 1, pretty);
+                }
+                if (pretty) {
+                        strbuf_append(sb, "\n");
+                        indent(sb, level);
+                }
+                strbuf_append(sb, "}");
+                break;
+        }
+        }
+}
+
+void mdp_json_write_pretty(struct strbuf *sb, json_object *o)
+{
+        write_value(sb, o, 0, true);
+}
+
+void mdp_json_write_compact(struct strbuf *sb, json_object *o)
+{
+        write_value(sb, o, 0, false);
+}
+
+const char *mdp_json_get_string(json_object *o, const char *key)
+{
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
