@@ -8,24 +8,10 @@
 
 #include "ctx-private.h"
 #include "definition.h"
+#include "host.h"
 #include "util/fileio.h"
 #include "util/json.h"
 #include "util/strbuf.h"
-
-bool mdp_name_is_valid(const char *name)
-{
-        size_t n;
-
-        if (isempty(name))
-                return false;
-        n = strlen(name);
-        if (n > 255 || streq(name, ".") || streq(name, ".."))
-                return false;
-        for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-                if (*p == '/' || *p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
 
 static void attrs_free(struct mdp_attr *a, size_t n)
 {
@@ -54,7 +40,7 @@ int mdp_definition_new(const char *parent, const char *uuid, const char *type, b
 {
         _cleanup_(mdp_definition_freep) struct mdp_definition *d = NULL;
 
-        if (!mdp_name_is_valid(parent) || !mdp_name_is_valid(type) || !mdp_uuid_is_canonical(uuid))
+        if (!mdp_sysfs_name_is_valid(parent) || !mdp_sysfs_name_is_valid(type) || !mdp_uuid_is_canonical(uuid))
                 return -EINVAL;
         d = calloc(1, sizeof(*d));
         if (!d)
@@ -96,7 +82,7 @@ int mdp_definition_add_attr(struct mdp_definition *d, const char *name, const ch
         struct mdp_attr *a;
         char *n, *v;
 
-        if (!mdp_name_is_valid(name) || !value_is_valid(value, strlen(value)))
+        if (!mdp_sysfs_name_is_valid(name) || !value_is_valid(value, strlen(value)))
                 return -EINVAL;
         if (index > (long)d->n_attrs)
                 return -ERANGE;
@@ -169,7 +155,7 @@ static int parse_attrs(struct mdp_definition *d, json_object *attrs, char **ret_
                                 return fail(ret_error,
                                             "\"attrs\"[%zu] \"%s\": the value must be a string (quote it)", i,
                                             key);
-                        if (!mdp_name_is_valid(key))
+                        if (!mdp_sysfs_name_is_valid(key))
                                 return fail(ret_error, "\"attrs\"[%zu]: \"%s\" is not a valid attribute name", i,
                                             key);
                         if (!value_is_valid(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
@@ -207,7 +193,7 @@ int mdp_definition_parse(const char *parent, const char *uuid, const char *text,
         if (!json_object_is_type(type, json_type_string))
                 return fail(ret_error, "\"mdev_type\" must be a string");
         type_s = json_object_get_string(type);
-        if (!mdp_name_is_valid(type_s))
+        if (!mdp_sysfs_name_is_valid(type_s))
                 return fail(ret_error, "\"mdev_type\" \"%s\" is not a valid type name", type_s);
         if (!json_object_object_get_ex(root, "start", &start) || json_object_is_type(start, json_type_null))
                 return fail(ret_error, "\"start\" is missing (use \"auto\" or \"manual\")");
@@ -276,7 +262,7 @@ int mdp_definition_load(struct mdp_ctx *ctx, const char *parent, const char *uui
         size_t len;
         int r;
 
-        if (!mdp_name_is_valid(parent) || !mdp_uuid_is_canonical(uuid))
+        if (!mdp_sysfs_name_is_valid(parent) || !mdp_uuid_is_canonical(uuid))
                 return -EINVAL;
         path = mdp_path(ctx, MDP_PATH_MDEVCTL, "%s/%s", parent, uuid);
         if (!path)
@@ -294,7 +280,7 @@ int mdp_definition_save(struct mdp_ctx *ctx, const struct mdp_definition *d)
         _cleanup_free_ char *dir = NULL, *path = NULL, *content = NULL;
         int r;
 
-        if (!mdp_name_is_valid(d->parent) || !mdp_uuid_is_canonical(d->uuid) || !mdp_name_is_valid(d->type))
+        if (!mdp_sysfs_name_is_valid(d->parent) || !mdp_uuid_is_canonical(d->uuid) || !mdp_sysfs_name_is_valid(d->type))
                 return -EINVAL;
         dir = mdp_path(ctx, MDP_PATH_MDEVCTL, "%s", d->parent);
         path = mdp_path(ctx, MDP_PATH_MDEVCTL, "%s/%s", d->parent, d->uuid);
@@ -312,7 +298,7 @@ int mdp_definition_remove(struct mdp_ctx *ctx, const char *parent, const char *u
         _cleanup_free_ char *dir = NULL, *path = NULL;
         _cleanup_close_ int dfd = -1;
 
-        if (!mdp_name_is_valid(parent) || !mdp_uuid_is_canonical(uuid))
+        if (!mdp_sysfs_name_is_valid(parent) || !mdp_uuid_is_canonical(uuid))
                 return -EINVAL;
         dir = mdp_path(ctx, MDP_PATH_MDEVCTL, "%s", parent);
         path = mdp_path(ctx, MDP_PATH_MDEVCTL, "%s/%s", parent, uuid);
@@ -412,7 +398,7 @@ int mdp_definitions_scan(struct mdp_ctx *ctx, const char *parent, mdp_definition
         if (basefd < 0)
                 return errno == ENOENT ? 0 : -errno;
         if (parent) {
-                if (!mdp_name_is_valid(parent))
+                if (!mdp_sysfs_name_is_valid(parent))
                         return -EINVAL;
                 return scan_parent(ctx, basefd, parent, on_definition, on_problem, userdata);
         }
@@ -427,7 +413,7 @@ int mdp_definitions_scan(struct mdp_ctx *ctx, const char *parent, mdp_definition
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode))
                         continue;
-                if (!mdp_name_is_valid(de->d_name))
+                if (!mdp_sysfs_name_is_valid(de->d_name))
                         continue;
                 r = scan_parent(ctx, dirfd(d), de->d_name, on_definition, on_problem, userdata);
                 if (r < 0)

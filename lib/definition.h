@@ -36,7 +36,7 @@ struct mdp_definition {
 struct mdp_definition *mdp_definition_free(struct mdp_definition *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_definition *, mdp_definition_free)
 
-/* parent and type must pass mdp_name_is_valid(); uuid must be canonical. */
+/* parent and type must pass mdp_sysfs_name_is_valid(); uuid must be canonical. */
 int mdp_definition_new(const char *parent, const char *uuid, const char *type, bool autostart,
                        struct mdp_definition **ret);
 struct mdp_definition *mdp_definition_copy(const struct mdp_definition *d);
@@ -76,7 +76,3 @@ typedef int (*mdp_definition_fn)(void *userdata, struct mdp_definition *d);
 typedef void (*mdp_definition_problem_fn)(void *userdata, const char *path, const char *problem);
 int mdp_definitions_scan(struct mdp_ctx *ctx, const char *parent, mdp_definition_fn on_definition,
                          mdp_definition_problem_fn on_problem, void *userdata);
-
-/* A parent, type or attribute name that can safely become one path component: non-empty,
- * at most 255 bytes, no '/', not "." or "..", no control characters. */
-bool mdp_name_is_valid(const char *name);
