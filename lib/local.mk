@@ -23,6 +23,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/host-groups.c \
 	lib/host-kernel.c \
 	lib/host.c \
+	lib/engine.h \
+	lib/engine-names.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

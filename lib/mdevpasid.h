@@ -6,6 +6,7 @@
  * installed while its ABI settles. Module headers are listed here as they land. */
 
 #include "ctx.h"
+#include "engine.h"
 #include "host.h"
 #include "iommu-decode.h"
 #include "mdp-names.h"
