@@ -2,3 +2,16 @@
 # The D-Bus contract (a test diffs the daemon's introspection against it).
 dbusinterfacesdir = $(dbusdatadir)/interfaces
 dist_dbusinterfaces_DATA = conf/org.mdevpasid1.xml
+
+# Vendor profiles (lib/profile.h): shipped in $(pkgdatadir)/profiles, overridden by
+# /etc/mdevpasid/profiles. Example profiles are documentation, never loaded.
+profilesdir = $(pkgdatadir)/profiles
+dist_profiles_DATA = \
+	conf/profiles/50-i915-gvtg.json \
+	conf/profiles/50-mdev-samples.json \
+	conf/profiles/50-vfio-ap.json \
+	conf/profiles/50-vfio-ccw.json
+exampleprofilesdir = $(docdir)/examples/profiles
+dist_exampleprofiles_DATA = \
+	conf/profiles/examples/60-intel-dsa-siov.json \
+	conf/profiles/examples/90-siov-template.json

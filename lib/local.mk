@@ -25,6 +25,11 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/host.c \
 	lib/engine.h \
 	lib/engine-names.c \
+	lib/conf.h \
+	lib/conf-json.h \
+	lib/conf-json.c \
+	lib/profile.h \
+	lib/profile.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

@@ -48,3 +48,10 @@ tests_check_engine_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_engine_LDADD = $(MDP_TEST_LIBS)
 tests_check_engine_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_engine
+
+check_PROGRAMS += tests/check_profile
+tests_check_profile_SOURCES = tests/check_profile.c
+tests_check_profile_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_profile_LDADD = $(MDP_TEST_LIBS)
+tests_check_profile_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_profile
