@@ -378,20 +378,58 @@ _public_ int mdp_profiles_load(struct mdp_ctx *ctx, struct mdp_profiles **ret, s
         return 0;
 }
 
-_public_ const struct mdp_profile_rule *mdp_profiles_match(const struct mdp_profiles *p, const char *parent_driver,
-                                                           const char *type_id)
+/* The kernel names a type "<parent driver>-<type name>" (IOMMU-SPEC.md §1.1), so when the
+ * driver is unknown (a capture without the subsystem link) it is one of the type id's
+ * prefixes that end before a '-'. */
+static bool driver_matches_type_prefix(const char *glob, const char *type_id)
+{
+        _cleanup_free_ char *prefix = strdup(type_id);
+
+        if (!prefix)
+                return false;
+        for (char *dash = strchr(prefix, '-'); dash; dash = strchr(dash + 1, '-')) {
+                bool ok;
+
+                *dash = '\0';
+                ok = fnmatch(glob, prefix, 0) == 0;
+                *dash = '-';
+                if (ok)
+                        return true;
+        }
+        return false;
+}
+
+static const struct mdp_profile_rule *match(const struct mdp_profiles *p, const char *parent_driver,
+                                            const char *type_id, bool *ret_inferred)
 {
         if (!p || !type_id)
                 return NULL;
         for (size_t i = 0; i < p->n_profiles; i++)
                 for (size_t j = 0; j < p->profiles[i].n_rules; j++) {
                         const struct mdp_profile_rule *r = &p->profiles[i].rules[j];
+                        bool inferred = false;
 
-                        if (fnmatch(r->parent_driver, parent_driver ? parent_driver : "", 0) == 0 &&
-                            fnmatch(r->type_id, type_id, 0) == 0)
-                                return r;
+                        if (fnmatch(r->type_id, type_id, 0) != 0)
+                                continue;
+                        if (parent_driver) {
+                                if (fnmatch(r->parent_driver, parent_driver, 0) != 0)
+                                        continue;
+                        } else if (fnmatch(r->parent_driver, "", 0) != 0) {
+                                if (!driver_matches_type_prefix(r->parent_driver, type_id))
+                                        continue;
+                                inferred = true;
+                        }
+                        if (ret_inferred)
+                                *ret_inferred = inferred;
+                        return r;
                 }
         return NULL;
+}
+
+_public_ const struct mdp_profile_rule *mdp_profiles_match(const struct mdp_profiles *p, const char *parent_driver,
+                                                           const char *type_id)
+{
+        return match(p, parent_driver, type_id, NULL);
 }
 
 _public_ void mdp_profile_rule_basis(const struct mdp_profile_rule *rule, char *buf, size_t size)
@@ -403,12 +441,18 @@ _public_ void mdp_profile_rule_basis(const struct mdp_profile_rule *rule, char *
 _public_ int mdp_profiles_classify(void *userdata, const char *parent_driver, const char *type_id,
                                    enum mdp_mdev_class *ret_class, char *basis, size_t basis_size)
 {
-        const struct mdp_profile_rule *rule = mdp_profiles_match(userdata, parent_driver, type_id);
+        bool inferred = false;
+        const struct mdp_profile_rule *rule = match(userdata, parent_driver, type_id, &inferred);
+        size_t n;
 
         if (!rule)
                 return 0;
         *ret_class = rule->mdev_class;
-        if (basis && basis_size)
+        if (basis && basis_size) {
                 mdp_profile_rule_basis(rule, basis, basis_size);
+                n = strlen(basis);
+                if (inferred && n < basis_size)
+                        snprintf(basis + n, basis_size - n, " (parent driver unknown: matched on the type id)");
+        }
         return 1;
 }

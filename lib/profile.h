@@ -71,8 +71,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_profiles *, mdp_profiles_unref)
 size_t mdp_profiles_count(const struct mdp_profiles *p);
 const struct mdp_profile *mdp_profiles_get(const struct mdp_profiles *p, size_t i);
 
-/* The first rule matching the type, or NULL. parent_driver may be NULL (unknown): then only
- * rules whose driver glob matches the empty string ("*") apply. */
+/* The first rule matching the type, or NULL. parent_driver may be NULL (unknown): the kernel
+ * builds type ids as "<driver>-<name>" (IOMMU-SPEC.md §1.1), so a rule then matches when its
+ * driver glob matches "" or a prefix of the type id that ends before a '-'. */
 const struct mdp_profile_rule *mdp_profiles_match(const struct mdp_profiles *p, const char *parent_driver,
                                                   const char *type_id);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "host.h"
 #include "profile.h"
 #include "test-help.h"
 #include "util/macro.h"
@@ -136,8 +137,12 @@ START_TEST(test_in_tree_drivers_classify_emulated)
         ck_assert_str_eq(basis, "");
         /* The driver must match too: an mtty type id under another driver is not declared. */
         ck_assert_int_eq(classify(p, "i915", "mtty-1", &c, basis, sizeof(basis)), 0);
-        /* Unknown driver: only rules whose driver glob matches "" apply (none shipped). */
-        ck_assert_int_eq(classify(p, NULL, "mtty-1", &c, basis, sizeof(basis)), 0);
+        /* Unknown driver: the type id's prefix stands in for it (§1.1: "<driver>-<name>"). */
+        ck_assert_int_eq(classify(p, NULL, "mtty-1", &c, basis, sizeof(basis)), 1);
+        ck_assert_ptr_nonnull(strstr(basis, "(parent driver unknown: matched on the type id)"));
+        ck_assert_int_eq(classify(p, NULL, "vfio_ccw-io", &c, basis, sizeof(basis)), 1);
+        ck_assert_int_eq(classify(p, NULL, "vfio-ccw-io", &c, basis, sizeof(basis)), 0);
+        ck_assert_int_eq(classify(p, NULL, "mtty", &c, basis, sizeof(basis)), 0);
         ck_assert_int_eq(classify(p, "mtty", NULL, &c, basis, sizeof(basis)), 0);
         /* A NULL set (no profiles loaded) declares nothing. */
         ck_assert_ptr_null(mdp_profiles_match(NULL, "mtty", "mtty-1"));
@@ -306,6 +311,7 @@ START_TEST(test_globs_and_precedence)
         ck_assert_int_eq(c, MDP_MDEV_EMULATED);
         /* "*" also matches an unknown driver. */
         ck_assert_int_eq(classify(p, NULL, "anydrv-1", &c, basis, sizeof(basis)), 1);
+        ck_assert_ptr_null(strstr(basis, "parent driver unknown"));
         ck_assert_int_eq(classify(p, NULL, "other-1", &c, basis, sizeof(basis)), 0);
         /* Pasid-granular rules without a "pasid" object take one PASID per instance. */
         ck_assert_uint_eq(mdp_profiles_match(p, "mtty", "mtty-1")->pasids_per_instance, 1);
@@ -485,6 +491,61 @@ START_TEST(test_pasid_range_parse)
 }
 END_TEST
 
+/* Through the host model's classifier seam, on a real-kernel capture (mtty, mdpy, mbochs). */
+START_TEST(test_host_model_seam)
+{
+        _cleanup_free_ char *fx = test_unpack_fixture("x86-6.12-sm");
+        _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *hctx = test_ctx(fx);
+        _cleanup_(mdp_profiles_unrefp) struct mdp_profiles *p = NULL;
+        _cleanup_(mdp_host_unrefp) struct mdp_host *host = NULL;
+        const struct mdp_parent *parents;
+        const struct mdp_mdev *mdevs;
+        const struct mdp_type *t;
+        size_t n, n_types = 0;
+
+        ck_assert_int_eq(mdp_profiles_load(hctx, &p, &msgs), 0);
+        mdp_ctx_set_classifier(hctx, mdp_profiles_classify, p);
+        ck_assert_int_eq(mdp_host_scan(hctx, &host), 0);
+        parents = mdp_host_parents(host, &n);
+        ck_assert_uint_eq(n, 3);
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < parents[i].n_types; j++, n_types++) {
+                        t = &parents[i].types[j];
+                        ck_assert_int_eq(t->class, MDP_MDEV_EMULATED);
+                        ck_assert_msg(startswith(t->class_basis, "profile ") &&
+                                              strstr(t->class_basis, "/conf/profiles/50-mdev-samples.json types["),
+                                      "%s: %s", t->id, t->class_basis);
+                }
+        ck_assert_uint_eq(n_types, 8);
+        mdp_host_unref(TAKE_PTR(host));
+        mdp_profiles_unref(TAKE_PTR(p));
+
+        /* A site profile declaring mtty-2 PASID-granular classifies the type so; its live
+         * instances sit in vfio-noiommu groups, which the host model says override it. */
+        test_write(fx, PROFILES "10-site.json",
+                   "{ \"version\": 1, \"types\": [ { \"parent_driver\": \"mtty\", \"type\": \"mtty-2\", "
+                   "\"class\": \"pasid-granular\" } ] }");
+        ck_assert_int_eq(mdp_profiles_load(hctx, &p, &msgs), 0);
+        mdp_ctx_set_classifier(hctx, mdp_profiles_classify, p);
+        ck_assert_int_eq(mdp_host_scan(hctx, &host), 0);
+        t = mdp_host_find_type(host, "mtty", "mtty-2");
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(t->class, MDP_MDEV_PASID_GRANULAR);
+        ck_assert_ptr_nonnull(strstr(t->class_basis, "/etc/mdevpasid/profiles/10-site.json types[0]"));
+        t = mdp_host_find_type(host, "mtty", "mtty-1");
+        ck_assert_int_eq(t->class, MDP_MDEV_EMULATED);
+        mdevs = mdp_host_mdevs(host, &n);
+        ck_assert_uint_ge(n, 1);
+        for (size_t i = 0; i < n; i++)
+                if (streq_ptr(mdevs[i].type_id, "mtty-2")) {
+                        ck_assert_int_eq(mdevs[i].class, MDP_MDEV_EMULATED);
+                        ck_assert_ptr_nonnull(strstr(mdevs[i].class_basis, "group vfio-noiommu (overrides profile"));
+                }
+        mdp_ctx_set_classifier(hctx, NULL, NULL);
+        test_rm_rf(fx);
+}
+END_TEST
+
 static Suite *profile_suite(void)
 {
         Suite *s = suite_create("profile");
@@ -503,6 +564,7 @@ static Suite *profile_suite(void)
         tcase_add_loop_test(tc, test_bad_files, 0, ELEMENTSOF(bad_files));
         tcase_add_test(tc, test_limits);
         tcase_add_test(tc, test_pasid_range_parse);
+        tcase_add_test(tc, test_host_model_seam);
         suite_add_tcase(s, tc);
         return s;
 }
