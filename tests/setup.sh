@@ -15,6 +15,14 @@ MDP_PACKAGES=(
         mdevctl util-linux
 )
 
+# `make check-vm` (tests/vm/run.sh): QEMU, the initramfs tools, and what an out-of-tree
+# module build against Debian's unpacked linux-kbuild needs. jq reads the CLI's JSON in
+# the guest.
+MDP_VM_PACKAGES=(
+        qemu-system-x86 busybox-static kmod cpio xz-utils
+        pahole libelf1 libssl3 zlib1g libc6-dev jq
+)
+
 mdp_install_packages() {
         local missing=() p
         for p in "$@"; do

@@ -1,0 +1,19 @@
+# tests/vm: `make check-vm`, the product on a real kernel under QEMU (TESTING.md layer 7).
+# tests/vm/run.sh downloads and caches Debian's 6.12 kernel and builds the mdev samples on
+# first use; see the top of that script for its environment variables.
+
+# The guest's VFIO user. Built -static from plain $(CC) without $(CFLAGS): a sanitizer
+# build's flags cannot link statically, and the initramfs has no libc for it.
+tests/vm/vfio-hold: $(srcdir)/tests/vm/vfio-hold.c
+	@$(MKDIR_P) tests/vm
+	$(AM_V_CC)$(CC) -std=gnu11 -O2 $(WARN_CFLAGS) -static -o $@ $(srcdir)/tests/vm/vfio-hold.c
+
+# Every program this tree builds goes into the guest (dynamic, with its libraries).
+check-vm: $(bin_PROGRAMS) $(sbin_PROGRAMS) tests/vm/vfio-hold
+	MDP_VM_BINARIES='$(bin_PROGRAMS) $(sbin_PROGRAMS)' \
+		$(SHELL) $(srcdir)/tests/vm/run.sh --builddir '$(abs_top_builddir)'
+
+.PHONY: check-vm
+CLEANFILES += tests/vm/vfio-hold
+EXTRA_DIST += tests/vm/run.sh tests/vm/guest-init.sh tests/vm/guest-test.sh \
+	tests/vm/dbus-system.conf tests/vm/vfio-hold.c
