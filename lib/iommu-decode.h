@@ -14,10 +14,10 @@
  * value is non-zero, and value is what to print. value equals raw except where meaning says
  * "field + 1" (VT-d MGAW, NFR), so value is the width in bits / the count itself. */
 struct mdp_reg_field {
-        const char *reg;     /* "version", "cap", "ecap", "efr", "efr2", "idr0", ... */
-        const char *name;    /* "SMTS", "PSS", "MGAW", ... as the spec names them */
-        unsigned lo, width;  /* bit position */
-        uint64_t value;      /* decoded value (raw, or raw + 1 where meaning says so) */
+        const char *reg;    /* "version", "cap", "ecap", "efr", "efr2", "idr0", ... */
+        const char *name;   /* "SMTS", "PSS", "MGAW", ... as the spec names them */
+        unsigned lo, width; /* bit position */
+        uint64_t value;     /* decoded value (raw, or raw + 1 where meaning says so) */
         enum mdp_tristate present;
         const char *meaning; /* one short phrase */
         uint64_t raw;        /* the bits as the register holds them */
@@ -36,15 +36,15 @@ int mdp_iommu_decode_fields(const struct mdp_iommu_regs *regs, struct mdp_reg_fi
 struct mdp_iommu_caps {
         enum mdp_iommu_family family;
         /* VT-d */
-        enum mdp_tristate sm_hw;  /* ecap SMTS (43) */
-        enum mdp_tristate sm_on;  /* sm_hw and the kernel runs scalable mode (cmdline) */
-        const char *sm_on_source; /* static phrase: what decided sm_on, for reports */
-        enum mdp_tristate nest_hw; /* ecap NEST (26) */
-        enum mdp_tristate fsts, ssts; /* ecap 47, 46 */
+        enum mdp_tristate sm_hw;         /* ecap SMTS (43) */
+        enum mdp_tristate sm_on;         /* sm_hw and the kernel runs scalable mode (cmdline) */
+        const char *sm_on_source;        /* static phrase: what decided sm_on, for reports */
+        enum mdp_tristate nest_hw;       /* ecap NEST (26) */
+        enum mdp_tristate fsts, ssts;    /* ecap 47, 46 */
         enum mdp_tristate prs, srs, ers; /* ecap 29, 31, 30 */
-        enum mdp_tristate caching_mode; /* cap CM (7): the host is itself a guest */
-        enum mdp_tristate fl1gp;        /* cap 56 */
-        unsigned mgaw;                  /* bits (field + 1), 0 = unknown */
+        enum mdp_tristate caching_mode;  /* cap CM (7): the host is itself a guest */
+        enum mdp_tristate fl1gp;         /* cap 56 */
+        unsigned mgaw;                   /* bits (field + 1), 0 = unknown */
         /* PASID, any family: VT-d sm_on+PASID(40), width PSS+1; SMMUv3 SSIDSIZE > 0;
          * AMD GT, width PASMAX+1 capped at 16 */
         enum mdp_tristate pasid;

@@ -14,7 +14,9 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/definition.h \
 	lib/definition.c \
 	lib/iommu-decode.h \
+	lib/iommu-decode.c \
 	lib/pci-caps.h \
+	lib/pci-caps.c \
 	lib/host.h \
 	lib/host-internal.h \
 	lib/host-util.c \

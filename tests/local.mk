@@ -33,6 +33,14 @@ tests_check_host_LDADD = $(MDP_TEST_LIBS)
 tests_check_host_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_host
 
+check_PROGRAMS += tests/check_decode
+tests_check_decode_SOURCES = tests/check_decode.c
+tests_check_decode_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_decode_LDADD = $(MDP_TEST_LIBS)
+tests_check_decode_LDFLAGS = $(MDP_TEST_LINK)
+
+TESTS += tests/check_decode
+
 EXTRA_DIST += tests/run-test.sh tests/fixtures
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1
