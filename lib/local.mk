@@ -32,6 +32,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/conf-json.c \
 	lib/profile.h \
 	lib/profile.c \
+	lib/mdev-backend.h \
+	lib/mdev-backend.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "host.h"
 #include "iommu-decode.h"
+#include "mdev-backend.h"
 #include "mdp-names.h"
 #include "pci-caps.h"
 #include "types.h"

@@ -29,6 +29,8 @@
 #define MDP_ERROR_NOT_AUTHORIZED MDP_ERROR_PREFIX "NotAuthorized"
 #define MDP_ERROR_TIMEOUT MDP_ERROR_PREFIX "Timeout"
 #define MDP_ERROR_KERNEL MDP_ERROR_PREFIX "KernelError"
+/* the standard error for a malformed argument (a bad UUID or name) */
+#define MDP_ERROR_INVALID_ARGS "org.freedesktop.DBus.Error.InvalidArgs"
 
 /* polkit actions (DESIGN.md §4) */
 #define MDP_ACTION_MANAGE_DEVICES "org.mdevpasid1.manage-devices"

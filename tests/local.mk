@@ -41,6 +41,13 @@ tests_check_decode_LDFLAGS = $(MDP_TEST_LINK)
 
 TESTS += tests/check_decode
 
+check_PROGRAMS += tests/check_backend
+tests_check_backend_SOURCES = tests/check_backend.c
+tests_check_backend_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_backend_LDADD = $(MDP_TEST_LIBS)
+tests_check_backend_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_backend
+
 EXTRA_DIST += tests/run-test.sh tests/fixtures
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1
