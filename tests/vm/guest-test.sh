@@ -157,6 +157,7 @@ case_dbus() {
         check "system bus socket" wait_for 5 test -S /run/dbus/system_bus_socket
         check "the bus answers" dbus-send --system --print-reply --dest=org.freedesktop.DBus \
                 /org/freedesktop/DBus org.freedesktop.DBus.GetId
+        check "busctl talks to it" busctl --system list --no-pager
 }
 
 case_modules() {
@@ -302,22 +303,36 @@ case_remove_blocks() {
                 sysfs_remove $u
                 return
         fi
+        before=$(avail mbochs mbochs-small)
         rm -f /tmp/remove.rc
         (sysfs_remove $u; echo $? >/tmp/remove.rc) &
         sleep 1
-        # The bus link goes at once (device_del unlinks it before the driver's remove,
-        # which waits for the VFIO user); the device directory stays until released.
+        udevadm settle --timeout=5
+        # What a daemon sees during a blocked remove: device_del unlinks the device from the
+        # bus and the type and releases the driver link before the driver's remove, which
+        # waits for the VFIO user. The device directory, the group node and the instance
+        # stay, and the mdev's unbind/remove uevents come only after the release: the bus
+        # link vanishing is not the end of a stop.
         check "remove still blocked while held" test ! -e /tmp/remove.rc
         check "device directory still there while held" test -d $real
-        diag "while blocked: bus link $(test -e $MDEV_DEVICES/$u && echo present || echo gone)," \
-                "driver link $(test -e $real/driver && echo present || echo gone)," \
-                "/dev/vfio/$g $(test -e /dev/vfio/$g && echo present || echo gone)," \
-                "entry under the type $(test -e $(type_dir mbochs mbochs-small)/devices/$u && echo present || echo gone)"
+        check "/dev/vfio/$g still there while held" test -e /dev/vfio/$g
+        check "bus link already gone while held" test ! -e $MDEV_DEVICES/$u
+        check "entry under the type already gone while held" test ! -e $(type_dir mbochs mbochs-small)/devices/$u
+        check_eq "available_instances while held" "$(avail mbochs mbochs-small)" $before
+        udev_events | grep "/$u" >/tmp/blocked-events.txt
+        grep -qE "ACTION=(unbind|remove) DEVPATH=[^ ]*/$u SUBSYSTEM=mdev" /tmp/blocked-events.txt &&
+                fail "the mdev's unbind/remove uevent came before the holder let go"
+        sed 's/^/udev while blocked:/' /tmp/blocked-events.txt >>$DIAG
         kill $hp
         wait $hp
         check "remove returned after release" wait_for 10 test -s /tmp/remove.rc
         check_eq "remove exit status" "$(cat /tmp/remove.rc 2>&1)" 0
         check "device gone" wait_for 5 test ! -e $real
+        check_eq "available_instances after release" "$(avail mbochs mbochs-small)" $((before + 1))
+        udevadm settle --timeout=5
+        udev_events >/tmp/events.txt
+        check_grep "unbind of the mdev after release" "ACTION=unbind DEVPATH=[^ ]*/$u SUBSYSTEM=mdev" /tmp/events.txt
+        check_grep "remove of the mdev after release" "ACTION=remove DEVPATH=[^ ]*/$u SUBSYSTEM=mdev" /tmp/events.txt
         diag_file /tmp/hold.out
 }
 
@@ -361,6 +376,23 @@ case_parent_removal() {
         check_eq "mtty-1 available after reload" "$(avail mtty mtty-1 2>&1)" 24
 }
 
+# Debian's mdevctl on the real kernel: the peer the daemon shares /etc/mdevctl.d with.
+case_mdevctl() {
+        check "mdevctl types --dumpjson" sh -c 'mdevctl types --dumpjson >/tmp/mdevctl-types.json'
+        check_eq "mdevctl: mdpy-vga available_instances" \
+                "$(jq -r '.[0].mdpy[] | select(has("mdpy-vga")) | .["mdpy-vga"].available_instances' /tmp/mdevctl-types.json 2>&1)" 4
+        u=$(uuid)
+        check "mdevctl define" mdevctl define -u $u -p mdpy -t mdpy-vga || return
+        check "definition file" test -s /etc/mdevctl.d/mdpy/$u
+        check "mdevctl start" mdevctl start -u $u
+        check "started in sysfs" wait_for 5 test -e $MDEV_DEVICES/$u/driver
+        check_eq "mdevctl list" "$(mdevctl list 2>&1 | grep $u)" "$u mdpy mdpy-vga manual (defined)"
+        check "mdevctl stop" mdevctl stop -u $u
+        check "stopped in sysfs" wait_for 5 test ! -e $MDEV_DEVICES/$u
+        check "mdevctl undefine" mdevctl undefine -u $u
+        check "definition file gone" test ! -e /etc/mdevctl.d/mdpy/$u
+}
+
 # --- run ------------------------------------------------------------------------------
 echo "guest-test: variant $VARIANT, kernel $(uname -r)"
 BOOT_VARIANT=$VARIANT
@@ -381,6 +413,7 @@ run_case shared-pool case_shared_pool
 run_case remove-blocks-while-held case_remove_blocks
 run_case udev-events case_udev_events
 run_case parent-removal case_parent_removal
+run_case mdevctl case_mdevctl
 
 [ -n "$UDEV_MONITOR_PID" ] && kill $UDEV_MONITOR_PID 2>/dev/null
 if [ $NFAIL -gt 0 ] || [ -n "$VERBOSE" ]; then

@@ -170,21 +170,29 @@ copy_bin "$(command -v dbus-daemon)"
 copy_bin "$(command -v dbus-send)"
 copy_bin "$(command -v udevadm)"
 ln -s udevadm "$ST/bin/systemd-udevd"   # udevadm runs as the daemon under that name
+copy_bin "$(command -v busctl)"
 copy_bin "$(command -v jq)"
+# Debian's mdevctl, the peer whose definition files the daemon shares (its udev rule is
+# left out: the guest test decides who starts what).
+copy_bin "$(command -v mdevctl)"
+mkdir -p "$ST/etc/mdevctl.d/scripts.d/callouts" "$ST/etc/mdevctl.d/scripts.d/notifiers"
 copy_bin "$BUILD/tests/vm/vfio-hold"
 for b in ${MDP_VM_BINARIES:-}; do
         copy_bin "$BUILD/$b"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ST/etc/passwd"
 printf 'root:x:0:\n' >"$ST/etc/group"
-# The project's data (vendor profiles) and bus policy, when the tree has them.
+# The project's data (conf/: D-Bus contract, vendor profiles) and its bus policy (any
+# <busconfig> file of conf/ or systemd/), when the tree has them.
 mkdir -p "$ST/usr/share/mdevpasid" "$ST/etc/dbus-1/system.d"
 for f in "$SRC"/conf/*; do
         case $f in
-        *.conf) cp "$f" "$ST/etc/dbus-1/system.d/" ;;
-        *.mk) ;;
+        *.mk | *.conf) ;;
         *) [ -e "$f" ] && cp -r "$f" "$ST/usr/share/mdevpasid/" ;;
         esac
+done
+for f in "$SRC"/conf/* "$SRC"/systemd/*; do
+        [ -f "$f" ] && grep -q '<busconfig' "$f" && cp "$f" "$ST/etc/dbus-1/system.d/"
 done
 
 # Modules: the closure the guest needs, decompressed (busybox cannot read .ko.xz), at their
@@ -222,6 +230,7 @@ boot() {
         legacy) iommu=intel-iommu,intremap=on ;;
         esac
         log=$OUT/boot-$variant.log
+        rm -f "$log" "$OUT/failures-$variant.txt"
         step "boot $variant (-device $iommu), timeout ${TIMEOUT}s"
         t0=$SECONDS
         # iomem=relaxed lets the guest read the VT-d registers through /dev/mem;
