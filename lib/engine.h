@@ -312,7 +312,8 @@ static inline void mdp_plan_freep(struct mdp_plan **p)
 
 /* JSON with fixed keys: vm, strategy, reason, units (each: unit, kind, strategy, reason,
  * explanation), kernel_backend, qemu, libvirt_xml, policy_files. reason is null when
- * none; a unit's explanation lists its rules, then its unknowns ("unknown: ..."). */
+ * none; a unit's explanation lists its rules, then its unknowns ("<fact> unknown ⇒ <how
+ * treated>"). kernel_backend and libvirt_xml are null, qemu is empty for a refused VM. */
 int mdp_plan_to_json(const struct mdp_plan *plan, struct json_object **ret);
 /* For people: a summary line, a table of units, each unit's explanation, the
  * configuration. A malloc'd string. */

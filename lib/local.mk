@@ -25,8 +25,6 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/host-groups.c \
 	lib/host-kernel.c \
 	lib/host.c \
-	lib/engine.h \
-	lib/engine-names.c \
 	lib/conf.h \
 	lib/conf-json.h \
 	lib/conf-json.c \
@@ -55,3 +53,12 @@ lib_libmdevpasid_la_LIBADD = $(SYSTEMD_LIBS) $(UDEV_LIBS) $(JSONC_LIBS) $(LIBXML
 # What programs and tests add to link against the library.
 MDP_LIB_CFLAGS = $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
 MDP_LIB_LIBS = $(top_builddir)/lib/libmdevpasid.la
+
+# Strategy engine (IOMMU-SPEC.md §6): pure, no I/O.
+lib_libmdevpasid_la_SOURCES += \
+	lib/engine.h \
+	lib/engine-private.h \
+	lib/engine-names.c \
+	lib/engine.c \
+	lib/engine-config.c \
+	lib/engine-render.c

@@ -59,8 +59,9 @@ tests_check_definition_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_definition_LDADD = $(MDP_TEST_LIBS)
 tests_check_definition_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_definition
+
 check_PROGRAMS += tests/check_engine
-tests_check_engine_SOURCES = tests/check_engine.c
+tests_check_engine_SOURCES = tests/check_engine.c tests/engine-test.h tests/engine-test.c
 tests_check_engine_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_engine_LDADD = $(MDP_TEST_LIBS)
 tests_check_engine_LDFLAGS = $(MDP_TEST_LINK)
