@@ -11,6 +11,7 @@
 
 /* PCIe PASIDs are at most 20 bits wide (IOMMU-SPEC.md §3.3). */
 #define MDP_PASID_MAX 0xfffffU
+#define MDP_PASID_MAX_COUNT (MDP_PASID_MAX + 1U) /* 2^20 PASIDs */
 
 /* An inclusive range of PASIDs. */
 struct mdp_pasid_range {

@@ -32,6 +32,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/profile.c \
 	lib/mdev-backend.h \
 	lib/mdev-backend.c \
+	lib/domain-xml.h \
+	lib/domain-xml.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \
@@ -62,3 +64,12 @@ lib_libmdevpasid_la_SOURCES += \
 	lib/engine.c \
 	lib/engine-config.c \
 	lib/engine-render.c
+# The libvirt client (lib/domain-libvirt.c), kept out of libmdevpasid so the libvirt hook
+# never links libvirt: libvirtd waits on the hook, a hook calling it deadlocks (ECOSYSTEM.md
+# §1.4). The CLI and tests add $(MDP_VIRT_LIBS) before $(MDP_LIB_LIBS).
+noinst_LTLIBRARIES += lib/libmdevpasid-virt.la
+lib_libmdevpasid_virt_la_SOURCES = lib/domain-libvirt.h lib/domain-libvirt.c
+lib_libmdevpasid_virt_la_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(LIBVIRT_CFLAGS)
+lib_libmdevpasid_virt_la_LIBADD = $(LIBVIRT_LIBS)
+MDP_VIRT_CFLAGS = $(LIBVIRT_CFLAGS)
+MDP_VIRT_LIBS = $(top_builddir)/lib/libmdevpasid-virt.la

@@ -73,3 +73,10 @@ tests_check_profile_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_profile_LDADD = $(MDP_TEST_LIBS)
 tests_check_profile_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_profile
+
+check_PROGRAMS += tests/check_domain
+tests_check_domain_SOURCES = tests/check_domain.c
+tests_check_domain_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_VIRT_CFLAGS)
+tests_check_domain_LDADD = $(MDP_VIRT_LIBS) $(MDP_TEST_LIBS)
+tests_check_domain_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_domain
