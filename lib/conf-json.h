@@ -12,6 +12,7 @@
 
 #include "conf.h"
 #include "types.h"
+#include "util/json.h"
 #include "util/macro.h"
 
 #define CONF_KEY_MAX 256
@@ -21,9 +22,6 @@ struct conf_reader {
         struct mdp_conf_messages *msgs;
         int error; /* first error, sticky */
 };
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put)
-#define _cleanup_json_ _cleanup_(json_object_putp)
 
 /* Reads path (relative to dirfd) as one strict JSON object of at most max_size bytes
  * and max_depth levels of nesting, and checks "version": 1. */

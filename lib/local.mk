@@ -64,6 +64,7 @@ lib_libmdevpasid_la_SOURCES += \
 	lib/engine.c \
 	lib/engine-config.c \
 	lib/engine-render.c
+
 # The libvirt client (lib/domain-libvirt.c), kept out of libmdevpasid so the libvirt hook
 # never links libvirt: libvirtd waits on the hook, a hook calling it deadlocks (ECOSYSTEM.md
 # §1.4). The CLI and tests add $(MDP_VIRT_LIBS) before $(MDP_LIB_LIBS).
