@@ -70,20 +70,28 @@ resolve_kernel() {
         apt-cache depends linux-image-6.12-amd64 2>/dev/null |
                 awk '/Depends: linux-image-6/ { sub("linux-image-", "", $2); print $2; exit }'
 }
-step "resolve the kernel"
-KV=$(resolve_kernel)
-if [ -z "$KV" ]; then
-        apt-get -o DPkg::Lock::Timeout=300 update -qq || die "'apt-get update' failed; check the network and /etc/apt/sources.list*"
+# resolve: sets KV (ABI), KBV, KVER_DEB (package version), K (cache dir) and STAMP.
+resolve() {
         KV=$(resolve_kernel)
+        KBV=${KV%-amd64}
+        KVER_DEB=
+        [ -z "$KV" ] || KVER_DEB=$(apt-cache show "linux-image-$KV" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
+        K=$W/kernel-$KV
+        STAMP="recipe=$RECIPE deb=$KVER_DEB"
+}
+cache_ready() { [ -n "$KVER_DEB" ] && [ "$(cat "$K/ready" 2>/dev/null)" = "$STAMP" ]; }
+
+step "resolve the kernel"
+resolve
+if ! cache_ready; then
+        # About to download: make sure the package lists name what the archive has now.
+        apt-get -o DPkg::Lock::Timeout=300 update -qq ||
+                die "'apt-get update' failed; check the network and /etc/apt/sources.list*"
+        resolve
 fi
 [ -n "$KV" ] || die "'apt-cache depends linux-image-6.12-amd64' names no linux-image-6.12.* package; the 6.12 kernel comes from bookworm-security: check that it is in /etc/apt/sources.list*"
-KBV=${KV%-amd64}
-KVER_DEB=$(apt-cache show "linux-image-$KV" 2>/dev/null | awk '/^Version:/ { print $2; exit }')
 [ -n "$KVER_DEB" ] || die "'apt-cache show linux-image-$KV' gives no version"
 echo "vm: kernel $KV (Debian $KVER_DEB), work directory $W"
-
-K=$W/kernel-$KV
-STAMP="recipe=$RECIPE deb=$KVER_DEB"
 
 prepare_kernel() {
         local debs=$W/debs p d hd
@@ -129,9 +137,10 @@ prepare_kernel() {
         echo "$STAMP" >"$K/ready"
 }
 
+# One run at a time per work directory: a preparation replaces the tree a boot reads.
 exec 9>"$W/lock"
 flock 9
-if [ "$(cat "$K/ready" 2>/dev/null)" != "$STAMP" ]; then
+if ! cache_ready; then
         prepare_kernel
         # Kernel trees of older ABIs are never used again.
         for d in "$W"/kernel-*; do
