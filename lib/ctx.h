@@ -20,6 +20,7 @@ enum mdp_path_base {
         MDP_PATH_STATE,   /* /var/lib/mdevpasid */
         MDP_PATH_RUNTIME, /* /run/mdevpasid */
         MDP_PATH_DATA,    /* $(pkgdatadir) or $MDEVPASID_DATADIR; never re-rooted */
+        MDP_PATH_BOOT,    /* /boot: the kernel's config-<release> */
         _MDP_PATH_BASE_MAX,
 };
 

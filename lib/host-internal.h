@@ -126,6 +126,21 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
 void mdev_done(struct mdp_mdev *m);
 int group_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *number, struct mdp_iommu_group *ret);
 void group_done(struct mdp_iommu_group *g);
+/* What IOMMU reading needs from outside sysfs, loaded once per scan: the kernel release
+ * (AMD features order, §2.3) and the scalable-mode config default (§2.2). */
+struct iommu_env {
+        bool release_loaded, sm_default_loaded;
+        char release[ATTR_SHORT_MAX + 1]; /* "" when unknown */
+        int sm_default;                   /* -1 unknown, 0 off, 1 on */
+};
+/* release NULL: read /proc/sys/kernel/osrelease. */
+void iommu_env_load_release(struct mdp_ctx *ctx, struct iommu_env *env, const char *release);
+int iommu_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, struct iommu_env *env,
+                   struct mdp_iommu *ret);
+void iommu_done(struct mdp_iommu *i);
+int pci_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *address, bool read_config,
+                 struct mdp_pci_device *ret);
+void pci_done(struct mdp_pci_device *d);
 int kernel_features_read(struct mdp_ctx *ctx, struct mdp_kernel_features *ret);
 void kernel_features_done(struct mdp_kernel_features *k);
 

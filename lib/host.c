@@ -16,6 +16,10 @@ struct mdp_host {
         size_t n_mdevs;
         struct mdp_iommu_group *groups;
         size_t n_groups;
+        struct mdp_iommu *iommus;
+        size_t n_iommus;
+        struct mdp_pci_device *pci;
+        size_t n_pci;
         struct mdp_kernel_features kernel;
         bool have_kernel;
         char *error;
@@ -32,6 +36,12 @@ static void host_free(struct mdp_host *h)
         for (size_t i = 0; i < h->n_groups; i++)
                 group_done(&h->groups[i]);
         free(h->groups);
+        for (size_t i = 0; i < h->n_iommus; i++)
+                iommu_done(&h->iommus[i]);
+        free(h->iommus);
+        for (size_t i = 0; i < h->n_pci; i++)
+                pci_done(&h->pci[i]);
+        free(h->pci);
         kernel_features_done(&h->kernel);
         free(h->error);
         mdp_ctx_unref(h->ctx);
@@ -181,6 +191,58 @@ static int scan_mdevs(struct mdp_host *h, int sfd, struct record_errors *e)
         return r;
 }
 
+static int scan_iommus(struct mdp_host *h, int sfd, struct record_errors *e)
+{
+        _cleanup_free_ char **names = NULL;
+        struct iommu_env env = {0};
+        size_t n = 0;
+        int r;
+
+        r = scan_list(h->ctx, sfd, MDP_SYSFS_IOMMU_CLASS, name_ok, e, &names, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        h->iommus = calloc(n, sizeof(struct mdp_iommu));
+        if (!h->iommus)
+                return -ENOMEM;
+        iommu_env_load_release(h->ctx, &env, h->have_kernel ? h->kernel.release : NULL);
+        for (size_t i = 0; i < n; i++) {
+                r = iommu_read_one(h->ctx, sfd, names[i], &env, &h->iommus[h->n_iommus]);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                h->n_iommus++;
+        }
+        return 0;
+}
+
+static int scan_pci(struct mdp_host *h, int sfd, bool read_config, struct record_errors *e)
+{
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = scan_list(h->ctx, sfd, MDP_SYSFS_PCI_DEVICES, name_ok, e, &names, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+        h->pci = calloc(n, sizeof(struct mdp_pci_device));
+        if (!h->pci)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = pci_read_one(h->ctx, sfd, names[i], read_config, &h->pci[h->n_pci]);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                h->n_pci++;
+        }
+        return 0;
+}
+
 static int scan_kernel(struct mdp_host *h)
 {
         int r;
@@ -230,6 +292,10 @@ _public_ int mdp_host_scan_parts(struct mdp_ctx *ctx, unsigned parts, struct mdp
                 r = scan_mdevs(h, sfd, &e);
         if (r >= 0 && (parts & MDP_SCAN_KERNEL))
                 r = scan_kernel(h);
+        if (r >= 0 && (parts & MDP_SCAN_IOMMUS))
+                r = scan_iommus(h, sfd, &e);
+        if (r >= 0 && (parts & MDP_SCAN_PCI))
+                r = scan_pci(h, sfd, parts & MDP_SCAN_PCI_CONFIG, &e);
         if (r >= 0)
                 r = record_errors_finish(&e, &h->error);
         if (r < 0) {
@@ -262,6 +328,18 @@ _public_ const struct mdp_iommu_group *mdp_host_groups(const struct mdp_host *h,
 {
         *ret_n = h->n_groups;
         return h->groups;
+}
+
+_public_ const struct mdp_iommu *mdp_host_iommus(const struct mdp_host *h, size_t *ret_n)
+{
+        *ret_n = h->n_iommus;
+        return h->iommus;
+}
+
+_public_ const struct mdp_pci_device *mdp_host_pci_devices(const struct mdp_host *h, size_t *ret_n)
+{
+        *ret_n = h->n_pci;
+        return h->pci;
 }
 
 _public_ const struct mdp_kernel_features *mdp_host_kernel(const struct mdp_host *h)
@@ -315,4 +393,28 @@ _public_ const struct mdp_iommu_group *mdp_host_find_group(const struct mdp_host
         if (h->n_groups == 0)
                 return NULL;
         return bsearch(&number, h->groups, h->n_groups, sizeof(struct mdp_iommu_group), group_key_compare);
+}
+
+static int iommu_key_compare(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct mdp_iommu *)elem)->name);
+}
+
+_public_ const struct mdp_iommu *mdp_host_find_iommu(const struct mdp_host *h, const char *name)
+{
+        if (!name || h->n_iommus == 0)
+                return NULL;
+        return bsearch(name, h->iommus, h->n_iommus, sizeof(struct mdp_iommu), iommu_key_compare);
+}
+
+static int pci_key_compare(const void *key, const void *elem)
+{
+        return strcmp(key, ((const struct mdp_pci_device *)elem)->address);
+}
+
+_public_ const struct mdp_pci_device *mdp_host_find_pci_device(const struct mdp_host *h, const char *address)
+{
+        if (!address || h->n_pci == 0)
+                return NULL;
+        return bsearch(address, h->pci, h->n_pci, sizeof(struct mdp_pci_device), pci_key_compare);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The host model (IOMMU-SPEC.md §1, §2, §7): what sysfs says about mdev parents and
- * their types, the live mdevs, IOMMU groups and kernel features.
+/* The host model (IOMMU-SPEC.md §1, §2, §3, §7): what sysfs says about mdev parents and
+ * their types, the live mdevs, IOMMU instances and groups, PCI functions and kernel
+ * features.
  *
  * Two ways in:
  *  - a snapshot, mdp_host_scan(), for one-shot readers such as the CLI: ref-counted,
@@ -99,6 +100,43 @@ struct mdp_iommu_group {
         char *_pool;
 };
 
+/* One IOMMU instance: /sys/class/iommu/<name> (§2.1). The family follows from the name;
+ * regs holds the raw registers sysfs shows (VT-d intel-iommu/{cap,ecap,version}, AMD
+ * amd-iommu/{cap,features}; SMMUv3 shows none, §2.4) for lib/iommu-decode.h. A register
+ * set that could not be read leaves its *_valid false (and error says why, unless sysfs
+ * simply has none). */
+struct mdp_iommu {
+        char *name; /* "dmar0", "ivhd0", "smmu3.0x0000000009050000" */
+        enum mdp_iommu_family family;
+        char *devpath; /* relative to the sysfs root; NULL for a plain directory */
+        struct mdp_iommu_regs regs;
+        char **devices; /* member devices (devices/), sorted */
+        size_t n_devices;
+        char *error;
+        char *_pool;
+};
+
+/* One PCI function: /sys/bus/pci/devices/<address> (§2.1, §3). Links are read as text
+ * (basenames of their targets), never resolved. */
+struct mdp_pci_device {
+        char *address; /* "0000:00:02.0" */
+        char *devpath; /* relative to the sysfs root; NULL for a plain directory */
+        uint16_t vendor, device, subsystem_vendor, subsystem_device; /* 0 when unreadable (see error) */
+        uint32_t class;                                              /* 24-bit class code: 0x030000 */
+        uint8_t revision;
+        char *driver;    /* NULL when unbound */
+        char *iommu;     /* IOMMU instance; NULL when none */
+        int iommu_group; /* -1 when none: normal for unbound devices on arm64 DT (TESTING.md layer 7 §6) */
+        int config_size; /* bytes of config read (64 unprivileged, 256, 4096); -1 when not read */
+        struct mdp_pci_caps caps;         /* unknown unless config was read in full (§3.1) */
+        int sriov_totalvfs, sriov_numvfs; /* -1 unless the device is an SR-IOV PF */
+        char **virtfns;                   /* VF addresses, by virtfn index */
+        size_t n_virtfns;
+        char *physfn; /* the PF's address for a VF, else NULL */
+        char *error;
+        char *_pool;
+};
+
 /* Kernel features that decide the VFIO/iommufd paths (IOMMU-SPEC.md §7 step 6). yes/no
  * when the file system could tell, unknown when it could not (e.g. no /dev in a capture). */
 struct mdp_kernel_features {
@@ -137,6 +175,18 @@ int mdp_iommu_group_read(struct mdp_ctx *ctx, int number, struct mdp_iommu_group
 struct mdp_iommu_group *mdp_iommu_group_free(struct mdp_iommu_group *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_iommu_group *, mdp_iommu_group_free)
 
+/* One IOMMU instance by name. */
+int mdp_iommu_read(struct mdp_ctx *ctx, const char *name, struct mdp_iommu **ret);
+struct mdp_iommu *mdp_iommu_free(struct mdp_iommu *i);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_iommu *, mdp_iommu_free)
+
+/* One PCI function by address. read_config reads and walks config (§3): reading it can
+ * wake a runtime-suspended device, so callers that need only ids and links say false. */
+int mdp_pci_device_read(struct mdp_ctx *ctx, const char *address, bool read_config,
+                        struct mdp_pci_device **ret);
+struct mdp_pci_device *mdp_pci_device_free(struct mdp_pci_device *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_pci_device *, mdp_pci_device_free)
+
 int mdp_kernel_features_read(struct mdp_ctx *ctx, struct mdp_kernel_features **ret);
 struct mdp_kernel_features *mdp_kernel_features_free(struct mdp_kernel_features *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_kernel_features *, mdp_kernel_features_free)
@@ -159,7 +209,10 @@ enum mdp_scan_part {
         MDP_SCAN_MDEVS = 1 << 1,
         MDP_SCAN_GROUPS = 1 << 2,
         MDP_SCAN_KERNEL = 1 << 3,
-        MDP_SCAN_ALL = (1 << 4) - 1,
+        MDP_SCAN_IOMMUS = 1 << 4,
+        MDP_SCAN_PCI = 1 << 5,        /* PCI functions: ids, links, SR-IOV */
+        MDP_SCAN_PCI_CONFIG = 1 << 6, /* ... and their config space (with MDP_SCAN_PCI) */
+        MDP_SCAN_ALL = (1 << 7) - 1,
 };
 
 /* Reads everything (mdp_host_scan) or only the parts asked for; what was not asked for is
@@ -172,9 +225,11 @@ struct mdp_host *mdp_host_unref(struct mdp_host *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_host *, mdp_host_unref)
 
 /* Sorted arrays owned by the snapshot. */
-const struct mdp_parent *mdp_host_parents(const struct mdp_host *h, size_t *ret_n);     /* by name */
-const struct mdp_mdev *mdp_host_mdevs(const struct mdp_host *h, size_t *ret_n);         /* by UUID */
-const struct mdp_iommu_group *mdp_host_groups(const struct mdp_host *h, size_t *ret_n); /* by number */
+const struct mdp_parent *mdp_host_parents(const struct mdp_host *h, size_t *ret_n);         /* by name */
+const struct mdp_mdev *mdp_host_mdevs(const struct mdp_host *h, size_t *ret_n);             /* by UUID */
+const struct mdp_iommu_group *mdp_host_groups(const struct mdp_host *h, size_t *ret_n);     /* by number */
+const struct mdp_iommu *mdp_host_iommus(const struct mdp_host *h, size_t *ret_n);           /* by name */
+const struct mdp_pci_device *mdp_host_pci_devices(const struct mdp_host *h, size_t *ret_n); /* by address */
 /* NULL unless MDP_SCAN_KERNEL was asked for. */
 const struct mdp_kernel_features *mdp_host_kernel(const struct mdp_host *h);
 /* Problems with whole directories ("/sys/class/mdev_bus: Permission denied"), NULL if none. */
@@ -185,3 +240,5 @@ const struct mdp_parent *mdp_host_find_parent(const struct mdp_host *h, const ch
 const struct mdp_type *mdp_host_find_type(const struct mdp_host *h, const char *parent, const char *type_id);
 const struct mdp_mdev *mdp_host_find_mdev(const struct mdp_host *h, const char *uuid);
 const struct mdp_iommu_group *mdp_host_find_group(const struct mdp_host *h, int number);
+const struct mdp_iommu *mdp_host_find_iommu(const struct mdp_host *h, const char *name);
+const struct mdp_pci_device *mdp_host_find_pci_device(const struct mdp_host *h, const char *address);

@@ -24,6 +24,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/host-mdevs.c \
 	lib/host-groups.c \
 	lib/host-kernel.c \
+	lib/host-iommu.c \
+	lib/host-pci.c \
 	lib/host.c \
 	lib/conf.h \
 	lib/conf-json.h \

@@ -51,6 +51,7 @@
 #define MDP_HOST_CONF_DIR "/etc/mdevpasid"
 #define MDP_HOST_STATE_DIR "/var/lib/mdevpasid"
 #define MDP_HOST_RUNTIME_DIR "/run/mdevpasid"
+#define MDP_HOST_BOOT "/boot"
 
 #define MDP_CONF_FILE "mdevpasid.conf"
 #define MDP_POLICY_SUBDIR "policy.d"

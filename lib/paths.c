@@ -15,6 +15,7 @@ static const char *const base_paths[_MDP_PATH_BASE_MAX] = {
         [MDP_PATH_PROC] = MDP_HOST_PROC,             [MDP_PATH_MDEVCTL] = MDP_HOST_MDEVCTL_DIR,
         [MDP_PATH_CONF] = MDP_HOST_CONF_DIR,         [MDP_PATH_STATE] = MDP_HOST_STATE_DIR,
         [MDP_PATH_RUNTIME] = MDP_HOST_RUNTIME_DIR,   [MDP_PATH_DATA] = NULL,
+        [MDP_PATH_BOOT] = MDP_HOST_BOOT,
 };
 
 static void append_base(const struct mdp_ctx *ctx, enum mdp_path_base base, struct strbuf *sb)

@@ -33,6 +33,13 @@ tests_check_host_LDADD = $(MDP_TEST_LIBS)
 tests_check_host_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_host
 
+check_PROGRAMS += tests/check_host_hw
+tests_check_host_hw_SOURCES = tests/check_host_hw.c
+tests_check_host_hw_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_host_hw_LDADD = $(MDP_TEST_LIBS)
+tests_check_host_hw_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_host_hw
+
 check_PROGRAMS += tests/check_decode
 tests_check_decode_SOURCES = tests/check_decode.c
 tests_check_decode_CFLAGS = $(MDP_TEST_CFLAGS)
