@@ -87,3 +87,19 @@ tests_check_domain_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_VIRT_CFLAGS)
 tests_check_domain_LDADD = $(MDP_VIRT_LIBS) $(MDP_TEST_LIBS)
 tests_check_domain_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_domain
+
+check_PROGRAMS += tests/check_engine_seed
+tests_check_engine_seed_SOURCES = tests/check_engine_seed.c tests/engine-test.h tests/engine-test.c
+tests_check_engine_seed_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_engine_seed_LDADD = $(MDP_TEST_LIBS)
+tests_check_engine_seed_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_engine_seed
+
+check_PROGRAMS += tests/check_engine_render
+tests_check_engine_render_SOURCES = tests/check_engine_render.c tests/engine-test.h tests/engine-test.c
+tests_check_engine_render_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_engine_render_LDADD = $(MDP_TEST_LIBS)
+tests_check_engine_render_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_engine_render
+EXTRA_DIST += tests/golden/engine-plan-shadow.json tests/golden/engine-plan-shadow.txt \
+	tests/golden/engine-plan-refused.json tests/golden/engine-plan-refused.txt
