@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "engine-private.h"
-#include "util/strbuf.h"
 
 struct emit {
         struct plan_impl *p;
@@ -15,7 +14,7 @@ struct emit {
         const struct mdp_plan_request *req;
         struct strvec qemu;
         struct strvec *notes;
-        struct strbuf xml;
+        struct strvec xml; /* pieces, joined at the end */
 };
 
 static void xml_cat(struct emit *e, const char *fmt, ...) _printf_(2, 3);
@@ -24,8 +23,27 @@ static void xml_cat(struct emit *e, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        strbuf_vprintf(&e->xml, fmt, ap);
+        strvec_push(e->a, &e->xml, arena_vprintf(e->a, fmt, ap));
         va_end(ap);
+}
+
+static char *join(struct arena *a, const struct strvec *v)
+{
+        size_t total = 1;
+        char *s, *o;
+
+        for (size_t i = 0; i < v->n; i++)
+                total += strlen(v->v[i]);
+        s = o = arena_alloc(a, total);
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < v->n; i++) {
+                size_t l = strlen(v->v[i]);
+                memcpy(o, v->v[i], l);
+                o += l;
+        }
+        *o = '\0';
+        return s;
 }
 
 static void qemu_arg(struct emit *e, const char *fmt, ...) _printf_(2, 3);
@@ -211,11 +229,18 @@ static void emit_unit(struct emit *e, const struct mdp_unit_input *u, bool iommu
                 qemu_arg(e, "-device vfio-pci,host=%s%s", u->id, fd);
                 if (!engine_parse_pci_address(u->id, &d, &b, &s, &f))
                         return; /* validated before */
-                xml_cat(e,
-                        "  <hostdev mode='subsystem' type='pci' managed='yes'>\n    <source>\n"
-                        "      <address domain='0x%04x' bus='0x%02x' slot='0x%02x' function='0x%x'/>\n"
-                        "    </source>\n  </hostdev>\n",
-                        d, b, s, f);
+                {
+                        static const char hex[] = "0123456789abcdef";
+                        char dom[5] = { hex[(d >> 12) & 15], hex[(d >> 8) & 15], hex[(d >> 4) & 15], hex[d & 15] };
+                        char bus[3] = { hex[(b >> 4) & 15], hex[b & 15] };
+                        char slot[3] = { hex[(s >> 4) & 15], hex[s & 15] };
+                        char fn[2] = { hex[f & 7] };
+                        xml_cat(e,
+                                "  <hostdev mode='subsystem' type='pci' managed='yes'>\n    <source>\n"
+                                "      <address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>\n"
+                                "    </source>\n  </hostdev>\n",
+                                dom, bus, slot, fn);
+                }
                 return;
         }
         qemu_arg(e, "-device %s,sysfsdev=/sys/bus/mdev/devices/%s%s", u->device_api ? u->device_api : "vfio-pci",
@@ -232,7 +257,6 @@ void engine_emit_config(struct plan_impl *p, const struct config_input *in, stru
         struct emit e = { .p = p, .a = &p->arena, .req = in->req, .notes = vm_expl };
         bool iommufd = plan->backend == MDP_BACKEND_IOMMUFD_IOAS || plan->backend == MDP_BACKEND_IOMMUFD_NESTED_HWPT;
         bool pmdev_direct_noted = false;
-        char *xml;
 
         if (plan->viommu == MDP_VIOMMU_INTEL)
                 qemu_arg(&e, "-machine q35,kernel-irqchip=split");
@@ -260,11 +284,5 @@ void engine_emit_config(struct plan_impl *p, const struct config_input *in, stru
                          "guest maps DMA dynamically [J]");
         plan->qemu = e.qemu.v;
         plan->n_qemu = e.qemu.n;
-        xml = strbuf_steal(&e.xml);
-        if (!xml) {
-                e.a->oom = true;
-                return;
-        }
-        plan->libvirt_xml = arena_strdup(e.a, xml);
-        free(xml);
+        plan->libvirt_xml = join(e.a, &e.xml);
 }

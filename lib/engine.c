@@ -63,15 +63,63 @@ char *arena_strdup(struct arena *a, const char *s)
         return d;
 }
 
+/* Fast path for formats whose only conversion is %s (almost every explanation line):
+ * lengths first, then one copy. NULL when the format has anything else. */
+static char *arena_vcat(struct arena *a, const char *fmt, va_list ap)
+{
+        const char *args[16];
+        size_t lens[16], n = 0, total = 0;
+        va_list aq;
+        char *out, *o;
+
+        for (const char *f = fmt; (f = strchr(f, '%')); f += 2) {
+                if (f[1] != 's' || n == ELEMENTSOF(args))
+                        return NULL;
+                n++;
+        }
+        va_copy(aq, ap);
+        for (size_t i = 0; i < n; i++) {
+                args[i] = va_arg(aq, const char *);
+                if (!args[i])
+                        args[i] = "(null)";
+                lens[i] = strlen(args[i]);
+                total += lens[i];
+        }
+        va_end(aq);
+        total += strlen(fmt) - 2 * n + 1;
+        out = o = arena_alloc(a, total);
+        if (!out)
+                return NULL;
+        for (size_t i = 0;; i++) {
+                const char *pct = strchr(fmt, '%');
+                size_t l = pct ? (size_t)(pct - fmt) : strlen(fmt);
+                memcpy(o, fmt, l);
+                o += l;
+                if (!pct)
+                        break;
+                memcpy(o, args[i], lens[i]);
+                o += lens[i];
+                fmt = pct + 2;
+        }
+        *o = '\0';
+        return out;
+}
+
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
         struct arena_chunk *c = a->head;
+        char *fast;
+
+        if (a->oom)
+                return NULL;
+        fast = arena_vcat(a, fmt, ap);
+        if (fast || a->oom)
+                return fast;
+        c = a->head;
         size_t avail;
         va_list aq;
         int n;
 
-        if (a->oom)
-                return NULL;
         /* Format straight into the free tail of the current chunk; only a string that does
          * not fit there is formatted twice. Strings need no alignment. */
         avail = c ? c->size - c->used : 0;
@@ -312,21 +360,53 @@ static bool need_fact(struct check *c, enum mdp_tristate v, const char *name, co
         return need_value(c, v, MDP_YES, name, where, false);
 }
 
+/* Fact names as explanations spell them, built once per call site's needs: "kernel.<f>",
+ * "vmm <cap>". */
+static const char *const kernel_fact_names[_MDP_KERNEL_FEATURE_MAX] = {
+        [MDP_KFEAT_IOMMUFD] = "kernel.iommufd",
+        [MDP_KFEAT_VFIO_CDEV] = "kernel.vfio_cdev",
+        [MDP_KFEAT_TYPE1V2] = "kernel.type1v2",
+        [MDP_KFEAT_NEST_PARENT] = "kernel.nest_parent",
+        [MDP_KFEAT_VTD_INVALIDATE] = "kernel.vtd_invalidate",
+        [MDP_KFEAT_VIOMMU] = "kernel.viommu",
+        [MDP_KFEAT_PASID_ATTACH] = "kernel.pasid_attach",
+        [MDP_KFEAT_FAULT_QUEUE] = "kernel.fault_queue",
+        [MDP_KFEAT_VEVENTQ] = "kernel.veventq",
+        [MDP_KFEAT_PMDEV_PATH] = "kernel.pmdev_path",
+        [MDP_KFEAT_AMD_NEST] = "kernel.amd_nest",
+};
+
+static const char *const vmm_fact_names[_MDP_VMM_CAP_MAX] = {
+        [MDP_VMM_IOMMUFD] = "vmm iommufd",
+        [MDP_VMM_INTEL_IOMMU_CACHING_MODE] = "vmm intel-iommu.caching-mode",
+        [MDP_VMM_INTEL_IOMMU_SCALABLE_MODE] = "vmm intel-iommu.scalable-mode",
+        [MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE] = "vmm intel-iommu.x-scalable-mode",
+        [MDP_VMM_INTEL_IOMMU_FSTS] = "vmm intel-iommu.fsts",
+        [MDP_VMM_INTEL_IOMMU_X_FLTS] = "vmm intel-iommu.x-flts",
+        [MDP_VMM_INTEL_IOMMU_PASID_BITS] = "vmm intel-iommu.pasid-bits",
+        [MDP_VMM_INTEL_IOMMU_X_PASID_MODE] = "vmm intel-iommu.x-pasid-mode",
+        [MDP_VMM_INTEL_IOMMU_SVM] = "vmm intel-iommu.svm",
+        [MDP_VMM_SMMUV3_ACCEL] = "vmm arm-smmuv3.accel",
+        [MDP_VMM_SMMUV3_SSIDSIZE] = "vmm arm-smmuv3.ssidsize",
+        [MDP_VMM_VIRTIO_IOMMU] = "vmm virtio-iommu-pci",
+        [MDP_VMM_AMD_IOMMU_DMA_REMAP] = "vmm amd-iommu.dma-remap",
+        [MDP_VMM_AMD_IOMMU_NEST] = "vmm amd-iommu.nest",
+        [MDP_VMM_VFIO_PCI_X_VPASID_CAP_OFFSET] = "vmm vfio-pci.x-vpasid-cap-offset",
+        [MDP_VMM_PASSTHROUGH_PASID] = "vmm passthrough-pasid",
+        [MDP_VMM_FAULT_FORWARDING] = "vmm fault-forwarding",
+        [MDP_VMM_PV_PASID_ALLOC] = "vmm pv-pasid-alloc",
+};
+
 static bool need_kernel(struct check *c, enum mdp_kernel_feature f)
 {
         const struct mdp_kernel_facts *k = &c->u->vm->req->kernel;
-        char name[64];
 
-        snprintf(name, sizeof(name), "kernel.%s", mdp_kernel_feature_to_string(f));
-        return need_fact(c, k->has[f], name, k->basis[f]);
+        return need_fact(c, k->has[f], kernel_fact_names[f], k->basis[f]);
 }
 
 static bool need_vmm(struct check *c, enum mdp_vmm_cap cap)
 {
-        char name[64];
-
-        snprintf(name, sizeof(name), "vmm %s", mdp_vmm_cap_to_string(cap));
-        return need_fact(c, c->u->vm->req->options.vmm[cap], name, NULL);
+        return need_fact(c, c->u->vm->req->options.vmm[cap], vmm_fact_names[cap], NULL);
 }
 
 /* Either spelling of a renamed QEMU property (§4.4). */
@@ -433,7 +513,17 @@ static const char *cell(struct unit_ctx *u, char *buf, size_t size)
 {
         enum mdp_guest_mode g = u->vm->req->guest;
 
-        snprintf(buf, size, "§6.3 [%s] × %s", u->row, guest_tag(g));
+        /* hot: every decision cites its cell */
+        size_t l = 0;
+        const char *parts[] = { "§6.3 [", u->row, "] × ", guest_tag(g) };
+        for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+                size_t pl = strlen(parts[i]);
+                if (l + pl >= size)
+                        pl = size - 1 - l;
+                memcpy(buf + l, parts[i], pl);
+                l += pl;
+        }
+        buf[l] = '\0';
         return buf;
 }
 
@@ -1231,37 +1321,57 @@ static bool tristate_ok(enum mdp_tristate t)
         return t == MDP_UNKNOWN || t == MDP_NO || t == MDP_YES;
 }
 
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* n hex digits at s, or -1 */
+static int hexn(const char *s, size_t n)
+{
+        int v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                int h = hexval(s[i]);
+                if (h < 0)
+                        return -1;
+                v = v * 16 + h;
+        }
+        return v;
+}
+
 bool engine_parse_pci_address(const char *s, unsigned *domain, unsigned *bus, unsigned *slot, unsigned *function)
 {
-        unsigned d = 0, b, sl, f;
-        int n = 0;
         size_t l = strlen(s);
+        int d = 0, b, sl, f;
 
-        /* Exactly "DDDD:BB:SS.F" (12) or "BB:SS.F" (7), lowercase or uppercase hex. */
+        /* Exactly "DDDD:BB:SS.F" or "BB:SS.F", hex digits in either case, function 0-7. */
         if (l == 12) {
-                if (strspn(s, "0123456789abcdefABCDEF") != 4 || s[4] != ':')
-                        return false;
-                if (sscanf(s, "%4x:%2x:%2x.%1x%n", &d, &b, &sl, &f, &n) != 4 || n != 12)
+                d = hexn(s, 4);
+                if (d < 0 || s[4] != ':')
                         return false;
                 s += 5;
-        } else if (l == 7) {
-                if (sscanf(s, "%2x:%2x.%1x%n", &b, &sl, &f, &n) != 3 || n != 7)
-                        return false;
-        } else
+        } else if (l != 7)
                 return false;
-        if (strspn(s, "0123456789abcdefABCDEF") != 2 || s[2] != ':' || strspn(s + 3, "0123456789abcdefABCDEF") != 2 ||
-            s[5] != '.' || s[6] < '0' || s[6] > '7')
+        b = hexn(s, 2);
+        sl = hexn(s + 3, 2);
+        if (b < 0 || s[2] != ':' || sl < 0 || sl > 0x1f || s[5] != '.' || s[6] < '0' || s[6] > '7')
                 return false;
-        if (sl > 0x1f)
-                return false;
+        f = s[6] - '0';
         if (domain)
-                *domain = d;
+                *domain = (unsigned)d;
         if (bus)
-                *bus = b;
+                *bus = (unsigned)b;
         if (slot)
-                *slot = sl;
+                *slot = (unsigned)sl;
         if (function)
-                *function = f;
+                *function = (unsigned)f;
         return true;
 }
 
