@@ -15,3 +15,10 @@ exampleprofilesdir = $(docdir)/examples/profiles
 dist_exampleprofiles_DATA = \
 	conf/profiles/examples/60-intel-dsa-siov.json \
 	conf/profiles/examples/90-siov-template.json
+
+# Daemon configuration (every value is the built-in default) and an example policy file:
+# policy.d itself ships empty, a rule is always the operator's (docs/policy.md).
+mdevpasidconfdir = $(sysconfdir)/mdevpasid
+dist_mdevpasidconf_DATA = conf/mdevpasid.conf
+examplepolicydir = $(docdir)/examples/policy.d
+dist_examplepolicy_DATA = conf/policy.d/50-example.json

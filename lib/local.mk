@@ -36,6 +36,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/mdev-backend.c \
 	lib/domain-xml.h \
 	lib/domain-xml.c \
+	lib/policy.h \
+	lib/policy.c \
 	lib/util/macro.h \
 	lib/util/fileio.h \
 	lib/util/fileio.c \

@@ -103,3 +103,9 @@ tests_check_engine_render_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_engine_render
 EXTRA_DIST += tests/golden/engine-plan-shadow.json tests/golden/engine-plan-shadow.txt \
 	tests/golden/engine-plan-refused.json tests/golden/engine-plan-refused.txt
+check_PROGRAMS += tests/check_policy
+tests_check_policy_SOURCES = tests/check_policy.c
+tests_check_policy_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_policy_LDADD = $(MDP_TEST_LIBS)
+tests_check_policy_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_policy
