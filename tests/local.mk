@@ -103,6 +103,7 @@ tests_check_engine_render_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_engine_render
 EXTRA_DIST += tests/golden/engine-plan-shadow.json tests/golden/engine-plan-shadow.txt \
 	tests/golden/engine-plan-refused.json tests/golden/engine-plan-refused.txt
+
 check_PROGRAMS += tests/check_policy
 tests_check_policy_SOURCES = tests/check_policy.c
 tests_check_policy_CFLAGS = $(MDP_TEST_CFLAGS)
