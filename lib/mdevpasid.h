@@ -12,6 +12,7 @@
 #include "mdev-backend.h"
 #include "mdp-names.h"
 #include "pci-caps.h"
+#include "plan-input.h"
 #include "types.h"
 #include "definition.h"
 #include "util/uuid.h"

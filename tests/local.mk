@@ -110,3 +110,10 @@ tests_check_policy_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_policy_LDADD = $(MDP_TEST_LIBS)
 tests_check_policy_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_policy
+
+check_PROGRAMS += tests/check_plan_input
+tests_check_plan_input_SOURCES = tests/check_plan_input.c
+tests_check_plan_input_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_plan_input_LDADD = $(MDP_TEST_LIBS)
+tests_check_plan_input_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_plan_input
