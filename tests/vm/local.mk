@@ -15,5 +15,5 @@ check-vm: $(bin_PROGRAMS) $(sbin_PROGRAMS) tests/vm/vfio-hold
 
 .PHONY: check-vm
 CLEANFILES += tests/vm/vfio-hold
-EXTRA_DIST += tests/vm/run.sh tests/vm/guest-init.sh tests/vm/guest-test.sh \
+EXTRA_DIST += tests/vm/README.md tests/vm/run.sh tests/vm/guest-init.sh tests/vm/guest-test.sh \
 	tests/vm/dbus-system.conf tests/vm/vfio-hold.c
