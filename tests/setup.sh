@@ -22,6 +22,11 @@ MDP_VM_PACKAGES=(
         qemu-system-x86 busybox-static kmod cpio xz-utils
         pahole libelf1 libssl3 zlib1g libc6-dev jq
 )
+# Only for the optional arm64 boot (tests/vm/run.sh smmuv3): QEMU and a cross compiler
+# for mdev.ko, the samples and the static VFIO helper.
+MDP_VM_ARM64_PACKAGES=(
+        qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+)
 
 mdp_install_packages() {
         local missing=() p
