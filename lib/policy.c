@@ -528,10 +528,52 @@ static int list_policy_dir(struct mdp_conf_messages *msgs, const char *dir, char
         return 0;
 }
 
+static int load_daemon_config(struct mdp_ctx *ctx, struct mdp_daemon_config *c, struct mdp_conf_messages *msgs,
+                              char **ret_path)
+{
+        _cleanup_free_ char *conf = mdp_path(ctx, MDP_PATH_CONF, MDP_CONF_FILE);
+        _cleanup_json_ json_object *root = NULL;
+        struct conf_reader rd = { .file = conf, .msgs = msgs };
+        int r;
+
+        if (!conf)
+                return -ENOMEM;
+        if (access(conf, F_OK) < 0) {
+                if (errno == ENOENT) {
+                        *ret_path = NULL;
+                        return 0;
+                }
+                r = -errno;
+                conf_error(&rd, NULL, "cannot be read: %s", strerror(-r));
+                return r;
+        }
+        r = conf_parse_file(&rd, AT_FDCWD, conf, POLICY_MAX_SIZE, POLICY_MAX_DEPTH, &root);
+        if (r >= 0)
+                r = parse_daemon_config(&rd, root, c);
+        if (r < 0)
+                return r;
+        *ret_path = TAKE_PTR(conf);
+        return 0;
+}
+
+_public_ int mdp_daemon_config_load(struct mdp_ctx *ctx, struct mdp_daemon_config *ret, struct mdp_conf_messages *msgs)
+{
+        _cleanup_free_ char *path = NULL;
+        struct mdp_daemon_config c;
+        int r;
+
+        mdp_daemon_config_init(&c);
+        r = load_daemon_config(ctx, &c, msgs, &path);
+        if (r < 0)
+                return r;
+        *ret = c;
+        return 0;
+}
+
 _public_ int mdp_policy_load(struct mdp_ctx *ctx, struct mdp_policy **ret, struct mdp_conf_messages *msgs)
 {
         _cleanup_(mdp_policy_unrefp) struct mdp_policy *p = NULL;
-        _cleanup_free_ char *conf = NULL, *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *conf_used = NULL;
         _cleanup_strv_free_ char **names = NULL;
         size_t n_names = 0;
         int r;
@@ -539,28 +581,15 @@ _public_ int mdp_policy_load(struct mdp_ctx *ctx, struct mdp_policy **ret, struc
         r = policy_new(&p);
         if (r < 0)
                 return r;
-        conf = mdp_path(ctx, MDP_PATH_CONF, MDP_CONF_FILE);
         dir = mdp_path(ctx, MDP_PATH_CONF, MDP_POLICY_SUBDIR);
-        if (!conf || !dir)
+        if (!dir)
                 return -ENOMEM;
 
-        if (access(conf, F_OK) == 0) {
-                struct conf_reader rd = { .file = conf, .msgs = msgs };
-                _cleanup_json_ json_object *root = NULL;
-
-                r = conf_parse_file(&rd, AT_FDCWD, conf, POLICY_MAX_SIZE, POLICY_MAX_DEPTH, &root);
-                if (r >= 0)
-                        r = parse_daemon_config(&rd, root, &p->daemon);
-                if (r < 0)
-                        return r;
-                if ((r = strv_push(&p->files, &p->n_files, strdup(conf))) < 0)
-                        return r;
-        } else if (errno != ENOENT) {
-                struct conf_reader rd = { .file = conf, .msgs = msgs };
-                r = -errno;
-                conf_error(&rd, NULL, "cannot be read: %s", strerror(-r));
+        r = load_daemon_config(ctx, &p->daemon, msgs, &conf_used);
+        if (r < 0)
                 return r;
-        }
+        if (conf_used && (r = strv_push(&p->files, &p->n_files, TAKE_PTR(conf_used))) < 0)
+                return r;
 
         r = list_policy_dir(msgs, dir, &names, &n_names);
         if (r < 0)
@@ -716,6 +745,20 @@ _public_ int mdp_policy_resolve_vm(const struct mdp_policy *p, const char *vm, c
         }
         *ret = out;
         return 0;
+}
+
+_public_ void mdp_policy_fill_request(const struct mdp_policy *p, const struct mdp_vm_policy *v,
+                                     const struct mdp_domain *d, struct mdp_plan_request *req)
+{
+        req->options = v->options;
+        req->policy_files = (const char *const *)p->files;
+        req->n_policy_files = p->n_files;
+        if (!d)
+                return;
+        req->vm = d->name;
+        req->guest = d->guest_mode;
+        req->guest_basis = d->guest_mode_basis;
+        req->arch = mdp_domain_arch(d);
 }
 
 _public_ void mdp_parent_policy_done(struct mdp_parent_policy *pp)

@@ -66,6 +66,10 @@ void mdp_daemon_config_init(struct mdp_daemon_config *c);
 
 struct mdp_policy;
 
+/* Only mdevpasid.conf (defaults when absent): for the hook, whose timeout must not depend
+ * on the rule files parsing. *ret is untouched on failure. */
+int mdp_daemon_config_load(struct mdp_ctx *ctx, struct mdp_daemon_config *ret, struct mdp_conf_messages *msgs);
+
 /* Reads mdevpasid.conf (optional: defaults when absent) and policy.d. */
 int mdp_policy_load(struct mdp_ctx *ctx, struct mdp_policy **ret, struct mdp_conf_messages *msgs);
 /* The built-in defaults alone, no files (for callers that run without /etc). */
@@ -95,6 +99,12 @@ struct mdp_vm_policy {
 int mdp_policy_resolve_vm(const struct mdp_policy *p, const char *vm, const struct mdp_domain_policy *metadata,
                           struct mdp_vm_policy *ret);
 void mdp_vm_policy_done(struct mdp_vm_policy *v);
+
+/* Fills the policy part of a plan request: options from v, policy_files from p and, when
+ * d is given, vm, guest, guest_basis and arch from the domain (IOMMU-SPEC.md §6.2).
+ * Everything is borrowed: p, v and d must outlive the request. */
+void mdp_policy_fill_request(const struct mdp_policy *p, const struct mdp_vm_policy *v, const struct mdp_domain *d,
+                             struct mdp_plan_request *req);
 
 /* The policy for one parent's PASID space (issue 5's allocator). */
 struct mdp_parent_policy {

@@ -629,6 +629,83 @@ START_TEST(test_default_policy_object)
 }
 END_TEST
 
+START_TEST(test_daemon_config_alone)
+{
+        struct mdp_daemon_config c = { 0 };
+
+        /* The hook reads only mdevpasid.conf: a broken rule file does not change its timeout. */
+        test_write(root, POLICY "10-bad.json", "{ broken");
+        test_write(root, CONF, "{ \"version\": 1, \"hook\": { \"timeout_ms\": 1500, \"on_daemon_unavailable\": \"allow\" } }");
+        ck_assert_int_eq(mdp_daemon_config_load(ctx, &c, &msgs), 0);
+        ck_assert_uint_eq(c.hook_timeout_ms, 1500);
+        ck_assert_int_eq(c.hook_on_unavailable, MDP_HOOK_ALLOW);
+        ck_assert_int_eq(c.hook_on_timeout, MDP_HOOK_VETO);
+        ck_assert_ptr_null(msgs.error);
+        /* A bad mdevpasid.conf is an error, and the output is untouched. */
+        test_write(root, CONF, "{ \"version\": 1, \"hook\": { \"timeout_ms\": \"30s\" } }");
+        ck_assert_int_eq(mdp_daemon_config_load(ctx, &c, &msgs), -EINVAL);
+        ck_assert_uint_eq(c.hook_timeout_ms, 1500);
+        ck_assert_ptr_nonnull(strstr(msgs.error, "key \"hook.timeout_ms\": expected an integer from 100 to 600000"));
+        mdp_conf_messages_done(&msgs);
+        /* No file: the defaults. */
+        test_rm_rf(root);
+        ck_assert_int_eq(mdp_daemon_config_load(ctx, &c, &msgs), 0);
+        ck_assert_uint_eq(c.hook_timeout_ms, 30000);
+}
+END_TEST
+
+/* From a domain and the policy to the engine's request, then a plan that cites the files. */
+START_TEST(test_fill_request_and_plan)
+{
+        _cleanup_(mdp_policy_unrefp) struct mdp_policy *p = NULL;
+        _cleanup_(mdp_domain_freep) struct mdp_domain *d = NULL;
+        _cleanup_(mdp_plan_freep) struct mdp_plan *plan = NULL;
+        _cleanup_free_ char *xml = NULL, *err = NULL, *file = path_of(POLICY "10-a.json");
+        struct mdp_plan_request req;
+        struct mdp_unit_input unit;
+        struct mdp_vm_policy v;
+
+        test_write(root, POLICY "10-a.json",
+                   "{ \"version\": 1, \"vmm\": { \"virtio-iommu-pci\": true, \"iommufd\": true },\n"
+                   "  \"vms\": [ { \"match\": \"vm-*\", \"prefer\": \"shadow\" } ] }");
+        p = load_ok();
+        xml = test_read(test_srcdir(), "tests/fixtures/domains/virtio.xml");
+        ck_assert_int_eq(mdp_domain_parse(xml, strlen(xml), &d, &err), 0);
+        v = resolve(p, d->name, &d->policy);
+
+        mdp_plan_request_init(&req);
+        mdp_policy_fill_request(p, &v, d, &req);
+        ck_assert_str_eq(req.vm, "vm-virtio");
+        ck_assert_int_eq(req.guest, MDP_GUEST_NOPASID);
+        ck_assert_str_eq(req.guest_basis, "<iommu model='virtio'> and no mdevpasid metadata ⇒ nopasid");
+        ck_assert_int_eq(req.arch, MDP_ARCH_X86_64);
+        ck_assert_int_eq(req.options.prefer, MDP_PREFER_SHADOW);
+        ck_assert_int_eq(req.options.vmm[MDP_VMM_VIRTIO_IOMMU], MDP_YES);
+        ck_assert_uint_eq(req.n_policy_files, 1);
+        ck_assert_str_eq(req.policy_files[0], file);
+
+        /* One emulated mdev under the virtio vIOMMU: the engine shadows it and cites the file. */
+        mdp_unit_input_init(&unit);
+        unit.id = "c2177883-f1bb-47f0-914d-32a22e3a8804";
+        unit.kind = MDP_UNIT_EMDEV;
+        unit.parent = "mtty";
+        unit.has_group = MDP_YES;
+        unit.group_viable = MDP_YES;
+        req.units = &unit;
+        req.n_units = 1;
+        req.kernel.has[MDP_KFEAT_TYPE1V2] = MDP_YES;
+        ck_assert_int_eq(mdp_engine_plan(&req, &plan), 0);
+        {
+                _cleanup_free_ char *text = NULL;
+                mdp_plan_format_text(plan, &text);
+                ck_assert_msg(plan->strategy == MDP_STRATEGY_SHADOW, "%s", text);
+        }
+        ck_assert_uint_eq(plan->n_policy_files, 1);
+        ck_assert_str_eq(plan->policy_files[0], file);
+        mdp_vm_policy_done(&v);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
         Suite *s = suite_create("policy");
@@ -648,6 +725,8 @@ static Suite *policy_suite(void)
         tcase_add_loop_test(tc, test_bad_files, 0, ELEMENTSOF(bad_files));
         tcase_add_test(tc, test_limits);
         tcase_add_test(tc, test_default_policy_object);
+        tcase_add_test(tc, test_daemon_config_alone);
+        tcase_add_test(tc, test_fill_request_and_plan);
         suite_add_tcase(s, tc);
         return s;
 }
