@@ -18,16 +18,26 @@
 #include "engine.h"
 #include "util/macro.h"
 
-#define N_UNITS 16
+#define N_UNITS       16
 #define RUN_TARGET_NS 20000000.0 /* each run lasts about 20 ms */
 
 static const char *const ids[N_UNITS] = {
-        "0000:17:00.1", "0000:17:00.2", "0000:17:00.3", "0000:17:00.4", "0000:17:00.5", "0000:17:00.6",
-        "0000:3b:00.0", "0000:5e:00.0",
-        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0001", "83b8f4f2-509f-382f-3c1e-e6bfe0fa0002",
-        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0003", "83b8f4f2-509f-382f-3c1e-e6bfe0fa0004",
-        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0005", "83b8f4f2-509f-382f-3c1e-e6bfe0fa0006",
-        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0007", "83b8f4f2-509f-382f-3c1e-e6bfe0fa0008",
+        "0000:17:00.1",
+        "0000:17:00.2",
+        "0000:17:00.3",
+        "0000:17:00.4",
+        "0000:17:00.5",
+        "0000:17:00.6",
+        "0000:3b:00.0",
+        "0000:5e:00.0",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0001",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0002",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0003",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0004",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0005",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0006",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0007",
+        "83b8f4f2-509f-382f-3c1e-e6bfe0fa0008",
 };
 
 /* A VT-d 3 host as IOMMU-SPEC.md §2.2 decodes it: scalable mode on, NEST, FSTS, SSTS,
@@ -53,13 +63,13 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-        { "G0 none", MDP_GUEST_NONE, false, false },
-        { "G1 nopasid", MDP_GUEST_NOPASID, false, false },
-        { "G2 pasid", MDP_GUEST_PASID, false, false },
-        { "G3 svsa", MDP_GUEST_SVSA, false, false },
-        { "G1 nopasid, all caps", MDP_GUEST_NOPASID, true, false },
-        { "G2 pasid, all caps", MDP_GUEST_PASID, true, false },
-        { "G1 nopasid + render", MDP_GUEST_NOPASID, false, true },
+        {"G0 none", MDP_GUEST_NONE, false, false},
+        {"G1 nopasid", MDP_GUEST_NOPASID, false, false},
+        {"G2 pasid", MDP_GUEST_PASID, false, false},
+        {"G3 svsa", MDP_GUEST_SVSA, false, false},
+        {"G1 nopasid, all caps", MDP_GUEST_NOPASID, true, false},
+        {"G2 pasid, all caps", MDP_GUEST_PASID, true, false},
+        {"G1 nopasid + render", MDP_GUEST_NOPASID, false, true},
 };
 
 static void build(const struct scenario *sc, struct mdp_plan_request *req, struct mdp_unit_input *units)
@@ -76,13 +86,13 @@ static void build(const struct scenario *sc, struct mdp_plan_request *req, struc
                 req->options.vmm[i] = sc->everything ? MDP_YES : MDP_NO;
         if (!sc->everything) {
                 /* today's upstream */
-                static const enum mdp_kernel_feature k[] = { MDP_KFEAT_IOMMUFD,        MDP_KFEAT_VFIO_CDEV,
-                                                             MDP_KFEAT_TYPE1V2,        MDP_KFEAT_NEST_PARENT,
-                                                             MDP_KFEAT_VTD_INVALIDATE, MDP_KFEAT_PASID_ATTACH,
-                                                             MDP_KFEAT_FAULT_QUEUE };
-                static const enum mdp_vmm_cap v[] = { MDP_VMM_IOMMUFD, MDP_VMM_INTEL_IOMMU_CACHING_MODE,
-                                                      MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE,
-                                                      MDP_VMM_INTEL_IOMMU_X_FLTS, MDP_VMM_VIRTIO_IOMMU };
+                static const enum mdp_kernel_feature k[] = {MDP_KFEAT_IOMMUFD,        MDP_KFEAT_VFIO_CDEV,
+                                                            MDP_KFEAT_TYPE1V2,        MDP_KFEAT_NEST_PARENT,
+                                                            MDP_KFEAT_VTD_INVALIDATE, MDP_KFEAT_PASID_ATTACH,
+                                                            MDP_KFEAT_FAULT_QUEUE};
+                static const enum mdp_vmm_cap v[] = {MDP_VMM_IOMMUFD, MDP_VMM_INTEL_IOMMU_CACHING_MODE,
+                                                     MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE,
+                                                     MDP_VMM_INTEL_IOMMU_X_FLTS, MDP_VMM_VIRTIO_IOMMU};
                 for (size_t i = 0; i < ELEMENTSOF(k); i++)
                         req->kernel.has[k[i]] = MDP_YES;
                 for (size_t i = 0; i < ELEMENTSOF(v); i++)
@@ -95,7 +105,10 @@ static void build(const struct scenario *sc, struct mdp_plan_request *req, struc
 
                 mdp_unit_input_init(u);
                 u->id = ids[i];
-                u->kind = i < 6 ? MDP_UNIT_VF : i < 8 ? MDP_UNIT_PF : i < 14 ? MDP_UNIT_EMDEV : MDP_UNIT_PMDEV;
+                u->kind = i < 6    ? MDP_UNIT_VF
+                          : i < 8  ? MDP_UNIT_PF
+                          : i < 14 ? MDP_UNIT_EMDEV
+                                   : MDP_UNIT_PMDEV;
                 u->iommu_name = "dmar0";
                 vtd_host(&u->iommu);
                 u->pci.extended_space = u->pci.pasid = u->pci.ats = u->pci.pri = MDP_YES;
@@ -230,9 +243,9 @@ static void help(void)
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
-                { "runs", required_argument, NULL, 'r' },
-                { "json", required_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
+                {"runs", required_argument, NULL, 'r'},
+                {"json", required_argument, NULL, 'j'},
+                {"help", no_argument, NULL, 'h'},
                 {},
         };
         const char *json_path = NULL;
@@ -286,7 +299,8 @@ int main(int argc, char **argv)
                        res.iterations, res.median, res.min, res.p25, res.p75, res.max, 1e6 / res.median);
                 o = json_object_new_object();
                 json_object_object_add(o, "scenario", json_object_new_string(sc->name));
-                json_object_object_add(o, "guest", json_object_new_string(mdp_guest_mode_to_string(sc->guest)));
+                json_object_object_add(o, "guest",
+                                       json_object_new_string(mdp_guest_mode_to_string(sc->guest)));
                 json_object_object_add(o, "vm_strategy", json_object_new_string(res.strategy));
                 json_object_object_add(o, "render", json_object_new_boolean(sc->render));
                 json_object_object_add(o, "iterations_per_run", json_object_new_int64(res.iterations));

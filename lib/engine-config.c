@@ -139,15 +139,18 @@ static void emit_viommu(struct emit *e, enum mdp_viommu v)
         switch (v) {
         case MDP_VIOMMU_INTEL:
                 qemu_arg(e, "-device intel-iommu,caching-mode=on,intremap=on,eim=on%s", awq);
-                xml_cat(e, "<features>\n  <ioapic driver='qemu'/>\n</features>\n<devices>\n"
-                           "  <iommu model='intel'>\n"
-                           "    <driver caching_mode='on' intremap='on' eim='on'%s/>\n  </iommu>\n",
+                xml_cat(e,
+                        "<features>\n  <ioapic driver='qemu'/>\n</features>\n<devices>\n"
+                        "  <iommu model='intel'>\n"
+                        "    <driver caching_mode='on' intremap='on' eim='on'%s/>\n  </iommu>\n",
                         awx);
-                note(e, "§6.5: caching-mode=on lets QEMU shadow the guest's VT-d tables; intremap needs the split "
+                note(e, "§6.5: caching-mode=on lets QEMU shadow the guest's VT-d tables; intremap needs the "
+                        "split "
                         "irqchip (-machine kernel-irqchip=split, libvirt <ioapic driver='qemu'/>); the "
                         "intel-iommu device comes before the vfio devices");
                 if (!aw)
-                        note(e, "§6.5: host MGAW unknown: aw-bits left at QEMU's default; it must not exceed the "
+                        note(e, "§6.5: host MGAW unknown: aw-bits left at QEMU's default; it must not "
+                                "exceed the "
                                 "host's address width");
                 break;
         case MDP_VIOMMU_INTEL_NESTED:
@@ -157,45 +160,56 @@ static void emit_viommu(struct emit *e, enum mdp_viommu v)
                         else if (vmm(e, MDP_VMM_INTEL_IOMMU_X_PASID_MODE))
                                 snprintf(pasid, sizeof(pasid), ",x-pasid-mode=on");
                         else
-                                note(e, "§4.4: PASID width unknown: set pasid-bits to min(device, host) PASID "
-                                        "width");
+                                note(e,
+                                     "§4.4: PASID width unknown: set pasid-bits to min(device, host) PASID "
+                                     "width");
                 }
                 qemu_arg(e, "-device intel-iommu,%s=on,%s=on,fs1gp=%s%s%s%s",
                          vmm(e, MDP_VMM_INTEL_IOMMU_SCALABLE_MODE) ? "scalable-mode" : "x-scalable-mode",
-                         vmm(e, MDP_VMM_INTEL_IOMMU_FSTS) ? "fsts" : "x-flts", all_units(e, has_fl1gp) ? "on" : "off",
-                         awq, pasid, g == MDP_GUEST_SVSA ? ",device-iotlb=on,svm=on" : "");
-                xml_cat(e, "<!-- libvirt has no XML for VT-d nesting (scalable mode, first stage: IOMMU-SPEC.md "
-                           "§5.1 [U]).\n     Run the QEMU arguments of this plan, or pass the intel-iommu "
-                           "device through\n     <qemu:commandline> or a qemu:override together with the iommufd "
-                           "backend\n     (<iommufd enabled='yes'/>, <driver iommufd='yes'/> where supported "
-                           "[U]). -->\n<devices>\n");
+                         vmm(e, MDP_VMM_INTEL_IOMMU_FSTS) ? "fsts" : "x-flts",
+                         all_units(e, has_fl1gp) ? "on" : "off", awq, pasid,
+                         g == MDP_GUEST_SVSA ? ",device-iotlb=on,svm=on" : "");
+                xml_cat(e,
+                        "<!-- libvirt has no XML for VT-d nesting (scalable mode, first stage: "
+                        "IOMMU-SPEC.md "
+                        "§5.1 [U]).\n     Run the QEMU arguments of this plan, or pass the intel-iommu "
+                        "device through\n     <qemu:commandline> or a qemu:override together with the "
+                        "iommufd "
+                        "backend\n     (<iommufd enabled='yes'/>, <driver iommufd='yes'/> where supported "
+                        "[U]). -->\n<devices>\n");
                 note(e, "§6.5 NEST (VT-d): the VMM builds a NEST_PARENT HWPT and VTD_S1 nested HWPTs; the "
-                        "vfio-pci devices sit on PCIe root ports, not behind a PCI bridge (§4.4); fs1gp follows "
+                        "vfio-pci devices sit on PCIe root ports, not behind a PCI bridge (§4.4); fs1gp "
+                        "follows "
                         "the host's cap FL1GP");
                 if (!aw)
-                        note(e, "§6.5: host MGAW unknown: aw-bits left at QEMU's default; it must not exceed the "
+                        note(e, "§6.5: host MGAW unknown: aw-bits left at QEMU's default; it must not "
+                                "exceed the "
                                 "host's address width");
                 break;
         case MDP_VIOMMU_VIRTIO:
                 qemu_arg(e, "-device virtio-iommu-pci");
                 xml_cat(e, "<devices>\n  <iommu model='virtio'/>\n");
-                note(e, "§6.5: virtio-iommu shadows through MAP/UNMAP notifiers; libvirt model='virtio' needs "
-                        "libvirt ≥ 8.3.0");
+                note(e,
+                     "§6.5: virtio-iommu shadows through MAP/UNMAP notifiers; libvirt model='virtio' needs "
+                     "libvirt ≥ 8.3.0");
                 break;
         case MDP_VIOMMU_AMD:
                 qemu_arg(e, "-device amd-iommu,dma-remap=on");
-                xml_cat(e, "<!-- amd-iommu dma-remap=on: no libvirt attribute is known (IOMMU-SPEC.md §5.1 [U]);\n"
+                xml_cat(e, "<!-- amd-iommu dma-remap=on: no libvirt attribute is known (IOMMU-SPEC.md §5.1 "
+                           "[U]);\n"
                            "     add it with a qemu:override of the amd-iommu device. -->\n"
                            "<devices>\n  <iommu model='amd'/>\n");
                 note(e, "§4.4: amd-iommu dma-remap for VFIO shadowing is unverified [U]");
                 break;
         case MDP_VIOMMU_AMD_NESTED:
                 qemu_arg(e, "-device amd-iommu");
-                xml_cat(e, "<!-- AMD nesting has no libvirt XML and no upstream QEMU property (IOMMU-SPEC.md "
-                           "§2.3 [U]);\n     configure the operator-asserted VMM option (amd-iommu.nest). -->\n"
-                           "<devices>\n");
-                note(e, "§2.3: AMD nesting is operator-asserted (kernel amd_nest probe, vmm amd-iommu.nest); "
-                        "the VMM option is not upstream [U]");
+                xml_cat(e,
+                        "<!-- AMD nesting has no libvirt XML and no upstream QEMU property (IOMMU-SPEC.md "
+                        "§2.3 [U]);\n     configure the operator-asserted VMM option (amd-iommu.nest). -->\n"
+                        "<devices>\n");
+                note(e,
+                     "§2.3: AMD nesting is operator-asserted (kernel amd_nest probe, vmm amd-iommu.nest); "
+                     "the VMM option is not upstream [U]");
                 break;
         case MDP_VIOMMU_SMMUV3_ACCEL:
                 if (pasids && w) {
@@ -204,13 +218,15 @@ static void emit_viommu(struct emit *e, enum mdp_viommu v)
                 }
                 qemu_arg(e, "-device arm-smmuv3,primary-bus=pcie.0,accel=on%s%s",
                          all_units(e, has_ats) ? ",ats=on" : "", ssid);
-                xml_cat(e, "<!-- accel needs libvirt with SMMUv3 accel attributes (~12.x, IOMMU-SPEC.md §5.1 "
-                           "[U]) -->\n<devices>\n  <iommu model='smmuv3'>\n"
-                           "    <driver pciBus='0' accel='on'%s%s/>\n  </iommu>\n",
+                xml_cat(e,
+                        "<!-- accel needs libvirt with SMMUv3 accel attributes (~12.x, IOMMU-SPEC.md §5.1 "
+                        "[U]) -->\n<devices>\n  <iommu model='smmuv3'>\n"
+                        "    <driver pciBus='0' accel='on'%s%s/>\n  </iommu>\n",
                         all_units(e, has_ats) ? " ats='on'" : "", ssidx);
-                note(e, "§6.5 NEST (SMMUv3): stage-2 NEST_PARENT HWPT, vIOMMU, vDEVICE and nested HWPTs; the "
-                        "vfio-pci devices go on the arm-smmuv3's root complex (pcie.0); accel=on blocks "
-                        "migration");
+                note(e,
+                     "§6.5 NEST (SMMUv3): stage-2 NEST_PARENT HWPT, vIOMMU, vDEVICE and nested HWPTs; the "
+                     "vfio-pci devices go on the arm-smmuv3's root complex (pcie.0); accel=on blocks "
+                     "migration");
                 if (pasids && !w)
                         note(e, "§4.4: PASID width unknown: set ssidsize to min(device, host) PASID width");
                 break;
@@ -231,10 +247,11 @@ static void emit_unit(struct emit *e, const struct mdp_unit_input *u, bool iommu
                         return; /* validated before */
                 {
                         static const char hex[] = "0123456789abcdef";
-                        char dom[5] = { hex[(d >> 12) & 15], hex[(d >> 8) & 15], hex[(d >> 4) & 15], hex[d & 15] };
-                        char bus[3] = { hex[(b >> 4) & 15], hex[b & 15] };
-                        char slot[3] = { hex[(s >> 4) & 15], hex[s & 15] };
-                        char fn[2] = { hex[f & 7] };
+                        char dom[5] = {hex[(d >> 12) & 15], hex[(d >> 8) & 15], hex[(d >> 4) & 15],
+                                       hex[d & 15]};
+                        char bus[3] = {hex[(b >> 4) & 15], hex[b & 15]};
+                        char slot[3] = {hex[(s >> 4) & 15], hex[s & 15]};
+                        char fn[2] = {hex[f & 7]};
                         xml_cat(e,
                                 "  <hostdev mode='subsystem' type='pci' managed='yes'>\n    <source>\n"
                                 "      <address domain='0x%s' bus='0x%s' slot='0x%s' function='0x%s'/>\n"
@@ -243,8 +260,8 @@ static void emit_unit(struct emit *e, const struct mdp_unit_input *u, bool iommu
                 }
                 return;
         }
-        qemu_arg(e, "-device %s,sysfsdev=/sys/bus/mdev/devices/%s%s", u->device_api ? u->device_api : "vfio-pci",
-                 u->id, fd);
+        qemu_arg(e, "-device %s,sysfsdev=/sys/bus/mdev/devices/%s%s",
+                 u->device_api ? u->device_api : "vfio-pci", u->id, fd);
         xml_cat(e,
                 "  <hostdev mode='subsystem' type='mdev' model='%s'>\n    <source>\n"
                 "      <address uuid='%s'/>\n    </source>\n  </hostdev>\n",
@@ -254,8 +271,9 @@ static void emit_unit(struct emit *e, const struct mdp_unit_input *u, bool iommu
 void engine_emit_config(struct plan_impl *p, const struct config_input *in, struct strvec *vm_expl)
 {
         struct mdp_plan *plan = &p->pub;
-        struct emit e = { .p = p, .a = &p->arena, .req = in->req, .notes = vm_expl };
-        bool iommufd = plan->backend == MDP_BACKEND_IOMMUFD_IOAS || plan->backend == MDP_BACKEND_IOMMUFD_NESTED_HWPT;
+        struct emit e = {.p = p, .a = &p->arena, .req = in->req, .notes = vm_expl};
+        bool iommufd = plan->backend == MDP_BACKEND_IOMMUFD_IOAS ||
+                       plan->backend == MDP_BACKEND_IOMMUFD_NESTED_HWPT;
         bool pmdev_direct_noted = false;
 
         if (plan->viommu == MDP_VIOMMU_INTEL)
@@ -263,25 +281,29 @@ void engine_emit_config(struct plan_impl *p, const struct config_input *in, stru
         if (iommufd)
                 qemu_arg(&e, "-object iommufd,id=iommufd0");
         if (plan->strategy == MDP_STRATEGY_NEST_PV || plan->strategy == MDP_STRATEGY_SHADOW_PV) {
-                xml_cat(&e, "<!-- PV PASID allocation has no upstream QEMU option or libvirt XML (IOMMU-SPEC.md "
-                            "§6.6):\n     configure the operator-asserted stack (pv-pasid-alloc). -->\n");
+                xml_cat(&e,
+                        "<!-- PV PASID allocation has no upstream QEMU option or libvirt XML (IOMMU-SPEC.md "
+                        "§6.6):\n     configure the operator-asserted stack (pv-pasid-alloc). -->\n");
                 note(&e, "§6.6: +pv: no upstream PV PASID channel exists; the plan relies on the "
                          "operator-asserted pv-pasid-alloc stack in the VMM and the guest");
         }
         emit_viommu(&e, plan->viommu);
         for (size_t i = 0; i < in->req->n_units; i++) {
                 const struct mdp_unit_input *u = &in->req->units[i];
-                if (u->kind == MDP_UNIT_PMDEV && plan->strategy == MDP_STRATEGY_DIRECT && !pmdev_direct_noted) {
+                if (u->kind == MDP_UNIT_PMDEV && plan->strategy == MDP_STRATEGY_DIRECT &&
+                    !pmdev_direct_noted) {
                         pmdev_direct_noted = true;
-                        note(&e, "§6.5 DIRECT (PMDEV): the vendor path attaches the mdev's PASID on the parent to "
+                        note(&e, "§6.5 DIRECT (PMDEV): the vendor path attaches the mdev's PASID on the "
+                                 "parent to "
                                  "the VM's GPA→HPA domain");
                 }
                 emit_unit(&e, u, iommufd);
         }
         xml_cat(&e, "</devices>\n");
         if (plan->strategy == MDP_STRATEGY_SHADOW || plan->strategy == MDP_STRATEGY_SHADOW_PV)
-                note(&e, "§6.5: shadowing costs a trap plus a pin or unpin for every guest map: slow when the "
-                         "guest maps DMA dynamically [J]");
+                note(&e,
+                     "§6.5: shadowing costs a trap plus a pin or unpin for every guest map: slow when the "
+                     "guest maps DMA dynamically [J]");
         plan->qemu = e.qemu.v;
         plan->n_qemu = e.qemu.n;
         plan->libvirt_xml = join(e.a, &e.xml);

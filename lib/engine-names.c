@@ -16,14 +16,14 @@ static int lookup(const char *const *table, size_t n, const char *s)
         return -EINVAL;
 }
 
-#define DEFINE_STRING_TABLE(name, type, max, fallback)                                                    \
-        _public_ const char *name##_to_string(type v)                                                    \
-        {                                                                                                 \
-                return (unsigned)v < (max) ? name##_table[v] : (fallback);                               \
-        }                                                                                                 \
-        _public_ int name##_from_string(const char *s)                                                   \
-        {                                                                                                 \
-                return lookup(name##_table, (max), s);                                                    \
+#define DEFINE_STRING_TABLE(name, type, max, fallback)                                                      \
+        _public_ const char *name##_to_string(type v)                                                       \
+        {                                                                                                   \
+                return (unsigned)v < (max) ? name##_table[v] : (fallback);                                  \
+        }                                                                                                   \
+        _public_ int name##_from_string(const char *s)                                                      \
+        {                                                                                                   \
+                return lookup(name##_table, (max), s);                                                      \
         }
 
 static const char *const mdp_guest_mode_table[_MDP_GUEST_MODE_MAX] = {
@@ -51,9 +51,9 @@ static const char *const mdp_unit_kind_table[_MDP_UNIT_KIND_MAX] = {
 DEFINE_STRING_TABLE(mdp_unit_kind, enum mdp_unit_kind, _MDP_UNIT_KIND_MAX, "invalid")
 
 static const char *const mdp_strategy_table[_MDP_STRATEGY_MAX] = {
-        [MDP_STRATEGY_DIRECT] = "direct",       [MDP_STRATEGY_SHADOW] = "shadow",
-        [MDP_STRATEGY_NEST] = "nest",           [MDP_STRATEGY_SHADOW_PV] = "shadow+pv",
-        [MDP_STRATEGY_NEST_PV] = "nest+pv",     [MDP_STRATEGY_REFUSED] = "refused",
+        [MDP_STRATEGY_DIRECT] = "direct",   [MDP_STRATEGY_SHADOW] = "shadow",
+        [MDP_STRATEGY_NEST] = "nest",       [MDP_STRATEGY_SHADOW_PV] = "shadow+pv",
+        [MDP_STRATEGY_NEST_PV] = "nest+pv", [MDP_STRATEGY_REFUSED] = "refused",
 };
 DEFINE_STRING_TABLE(mdp_strategy, enum mdp_strategy, _MDP_STRATEGY_MAX, "invalid")
 
@@ -166,7 +166,7 @@ _public_ void mdp_kernel_facts_init(struct mdp_kernel_facts *k)
 
 _public_ void mdp_engine_options_init(struct mdp_engine_options *o)
 {
-        *o = (struct mdp_engine_options){ .prefer = MDP_PREFER_NEST };
+        *o = (struct mdp_engine_options){.prefer = MDP_PREFER_NEST};
         for (size_t i = 0; i < _MDP_VMM_CAP_MAX; i++)
                 o->vmm[i] = MDP_UNKNOWN;
 }
@@ -234,7 +234,7 @@ _public_ void mdp_unit_input_init(struct mdp_unit_input *u)
 
 _public_ void mdp_plan_request_init(struct mdp_plan_request *r)
 {
-        *r = (struct mdp_plan_request){ .guest = MDP_GUEST_NONE, .arch = MDP_ARCH_UNKNOWN };
+        *r = (struct mdp_plan_request){.guest = MDP_GUEST_NONE, .arch = MDP_ARCH_UNKNOWN};
         mdp_kernel_facts_init(&r->kernel);
         mdp_engine_options_init(&r->options);
 }

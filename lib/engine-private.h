@@ -63,4 +63,5 @@ struct config_input {
 void engine_emit_config(struct plan_impl *p, const struct config_input *in, struct strvec *vm_expl);
 
 /* "DDDD:BB:SS.F" or "BB:SS.F" (domain 0). */
-bool engine_parse_pci_address(const char *s, unsigned *domain, unsigned *bus, unsigned *slot, unsigned *function);
+bool engine_parse_pci_address(const char *s, unsigned *domain, unsigned *bus, unsigned *slot,
+                              unsigned *function);

@@ -24,7 +24,8 @@ static struct json_object *string_or_null(const char *s)
         return s ? json_object_new_string(s) : NULL;
 }
 
-static struct json_object *string_array(const char *const *v, size_t n, const char *const *more, size_t n_more)
+static struct json_object *string_array(const char *const *v, size_t n, const char *const *more,
+                                        size_t n_more)
 {
         struct json_object *a = json_object_new_array();
 
@@ -100,10 +101,12 @@ _public_ int mdp_plan_to_json(const struct mdp_plan *plan, struct json_object **
         if (r < 0)
                 goto oom;
         if (add(o, "kernel_backend",
-                refused ? NULL : json_object_new_string(mdp_kernel_backend_to_string(plan->backend)), refused) < 0 ||
+                refused ? NULL : json_object_new_string(mdp_kernel_backend_to_string(plan->backend)),
+                refused) < 0 ||
             add(o, "qemu", string_array(plan->qemu, plan->n_qemu, NULL, 0), false) < 0 ||
             add(o, "libvirt_xml", string_or_null(plan->libvirt_xml), !plan->libvirt_xml) < 0 ||
-            add(o, "policy_files", string_array(plan->policy_files, plan->n_policy_files, NULL, 0), false) < 0)
+            add(o, "policy_files", string_array(plan->policy_files, plan->n_policy_files, NULL, 0), false) <
+                    0)
                 goto oom;
         *ret = o;
         return 0;
@@ -147,7 +150,8 @@ _public_ int mdp_plan_format_text(const struct mdp_plan *plan, char **ret)
 
         strbuf_printf(&sb, "VM %s: %s", plan->vm, mdp_strategy_to_string(plan->strategy));
         if (plan->reason != MDP_REASON_NONE)
-                strbuf_printf(&sb, " (%s: %s)", mdp_reason_to_string(plan->reason), mdp_reason_meaning(plan->reason));
+                strbuf_printf(&sb, " (%s: %s)", mdp_reason_to_string(plan->reason),
+                              mdp_reason_meaning(plan->reason));
         if (plan->refused_by)
                 strbuf_printf(&sb, ", refused by unit %s", plan->refused_by);
         strbuf_printf(&sb, "\nGuest vIOMMU: %s (%s)\n\n", mdp_guest_mode_to_string(plan->guest),
@@ -168,7 +172,8 @@ _public_ int mdp_plan_format_text(const struct mdp_plan *plan, char **ret)
                 pad(&sb, u->unit, wu + 2);
                 pad(&sb, mdp_unit_kind_to_string(u->kind), wk + 2);
                 pad(&sb, mdp_strategy_to_string(u->strategy), ws + 2);
-                strbuf_printf(&sb, "%s\n", u->reason == MDP_REASON_NONE ? "-" : mdp_reason_to_string(u->reason));
+                strbuf_printf(&sb, "%s\n",
+                              u->reason == MDP_REASON_NONE ? "-" : mdp_reason_to_string(u->reason));
         }
 
         for (size_t i = 0; i < plan->n_units; i++) {

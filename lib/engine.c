@@ -265,9 +265,9 @@ static void unknown_add(struct arena *a, struct strvec *sv, const char *line)
 
 /* How an unknown fact is treated. */
 enum treat {
-        TREAT_ABSENT,      /* a capability that must be present */
-        TREAT_NOT_ZERO,    /* a bit that must be 0 (e.g. CM): not assumed 0 */
-        TREAT_NOT_VIABLE,  /* a condition that must hold */
+        TREAT_ABSENT,     /* a capability that must be present */
+        TREAT_NOT_ZERO,   /* a bit that must be 0 (e.g. CM): not assumed 0 */
+        TREAT_NOT_VIABLE, /* a condition that must hold */
 };
 
 static const char *const treat_text[] = {
@@ -410,7 +410,8 @@ static bool need_vmm(struct check *c, enum mdp_vmm_cap cap)
 }
 
 /* Either spelling of a renamed QEMU property (§4.4). */
-static enum mdp_tristate vmm_either(const struct mdp_engine_options *o, enum mdp_vmm_cap a, enum mdp_vmm_cap b)
+static enum mdp_tristate vmm_either(const struct mdp_engine_options *o, enum mdp_vmm_cap a,
+                                    enum mdp_vmm_cap b)
 {
         if (o->vmm[a] == MDP_YES || o->vmm[b] == MDP_YES)
                 return MDP_YES;
@@ -440,7 +441,7 @@ static bool need_policy(struct check *c, bool v, const char *name)
 
 static const char *guest_tag(enum mdp_guest_mode g)
 {
-        static const char *const tags[] = { "G0", "G1", "G2", "G3" };
+        static const char *const tags[] = {"G0", "G1", "G2", "G3"};
         return (unsigned)g < ELEMENTSOF(tags) ? tags[g] : "G?";
 }
 
@@ -494,8 +495,8 @@ static const char *row_of(const struct mdp_unit_input *in)
                 }
         switch (c->family) {
         case MDP_IOMMU_VTD:
-                if (c->sm_on == MDP_YES && c->nest_hw == MDP_YES && c->fsts == MDP_YES && c->ssts == MDP_YES &&
-                    c->caching_mode == MDP_NO)
+                if (c->sm_on == MDP_YES && c->nest_hw == MDP_YES && c->fsts == MDP_YES &&
+                    c->ssts == MDP_YES && c->caching_mode == MDP_NO)
                         return "PF/VF · VT-d, SM on + NEST";
                 return "PF/VF · VT-d, no usable nesting";
         case MDP_IOMMU_SMMUV3:
@@ -515,7 +516,7 @@ static const char *cell(struct unit_ctx *u, char *buf, size_t size)
 
         /* hot: every decision cites its cell */
         size_t l = 0;
-        const char *parts[] = { "§6.3 [", u->row, "] × ", guest_tag(g) };
+        const char *parts[] = {"§6.3 [", u->row, "] × ", guest_tag(g)};
         for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
                 size_t pl = strlen(parts[i]);
                 if (l + pl >= size)
@@ -543,7 +544,7 @@ static enum mdp_viommu nested_viommu(enum mdp_iommu_family f)
 
 /* The shadowing vIOMMUs in order of preference: intel-iommu caching-mode and virtio-iommu
  * are settled [F]; amd-iommu dma-remap is unverified [U] and comes last. */
-static const enum mdp_viommu shadow_order[] = { MDP_VIOMMU_INTEL, MDP_VIOMMU_VIRTIO, MDP_VIOMMU_AMD };
+static const enum mdp_viommu shadow_order[] = {MDP_VIOMMU_INTEL, MDP_VIOMMU_VIRTIO, MDP_VIOMMU_AMD};
 
 static enum mdp_viommu first_shadow(unsigned set)
 {
@@ -602,8 +603,8 @@ static bool nest_feasible(struct unit_ctx *u, const char *step, bool on_pasid)
                 need_vmm(&c, MDP_VMM_IOMMUFD);
                 need_vmm(&c, MDP_VMM_SMMUV3_ACCEL);
                 /* accel=on blocks migration (§4.4) */
-                need_value(&c, mdp_tristate_from_bool(o->migration_required), MDP_NO, "policy migration_required",
-                           NULL, false);
+                need_value(&c, mdp_tristate_from_bool(o->migration_required), MDP_NO,
+                           "policy migration_required", NULL, false);
                 break;
         case MDP_IOMMU_AMD:
                 /* §2.3: absent unless probed; the posted series, VMM side [U]. */
@@ -626,10 +627,11 @@ static bool nest_feasible(struct unit_ctx *u, const char *step, bool on_pasid)
                 need_kernel(&c, MDP_KFEAT_PASID_ATTACH);
         }
         if (c.ok)
-                rule(u, "%s: nest feasible on %s: %s", step, mdp_iommu_family_to_string(hc->family), c.met.buf);
+                rule(u, "%s: nest feasible on %s: %s", step, mdp_iommu_family_to_string(hc->family),
+                     c.met.buf);
         else
-                rule(u, "%s: nest not feasible on %s: missing %s", step, mdp_iommu_family_to_string(hc->family),
-                     c.missing.buf);
+                rule(u, "%s: nest not feasible on %s: missing %s", step,
+                     mdp_iommu_family_to_string(hc->family), c.missing.buf);
         return c.ok;
 }
 
@@ -664,14 +666,13 @@ static void choose(struct unit_ctx *u, bool nest_ok, bool shadow_ok, enum mdp_st
         if (pick_nest) {
                 rule(u, "%s: %s under %s (%s)", cell(u, cb, sizeof(cb)), mdp_strategy_to_string(nest_s),
                      mdp_viommu_to_string(nv),
-                     !shadow_ok ? "the only feasible path"
+                     !shadow_ok                     ? "the only feasible path"
                      : o->prefer == MDP_PREFER_NEST ? "policy prefer=nest [J]"
                                                     : "shadowing infeasible");
                 decide(u, nest_s, MDP_REASON_NONE, nv);
         } else {
                 rule(u, "%s: %s under %s (%s)", cell(u, cb, sizeof(cb)), mdp_strategy_to_string(shadow_s),
-                     mdp_viommu_to_string(sv),
-                     !nest_ok ? "nesting infeasible" : "policy prefer=shadow");
+                     mdp_viommu_to_string(sv), !nest_ok ? "nesting infeasible" : "policy prefer=shadow");
                 decide(u, shadow_s, MDP_REASON_NONE, sv);
         }
 }
@@ -732,7 +733,8 @@ static void step6_svsa(struct unit_ctx *u)
         }
         if (f == MDP_IOMMU_AMD) {
                 refuse(u, MDP_REASON_VSVA_UNSUPPORTED, step,
-                       "vSVA needs nesting, and the posted AMD nesting rejects PASID-enabled devices (§2.3)");
+                       "vSVA needs nesting, and the posted AMD nesting rejects PASID-enabled devices "
+                       "(§2.3)");
                 return;
         }
         if (f != MDP_IOMMU_VTD && f != MDP_IOMMU_SMMUV3) {
@@ -759,8 +761,8 @@ static void step6_svsa(struct unit_ctx *u)
         if (f == MDP_IOMMU_VTD)
                 need_vmm(&c, MDP_VMM_INTEL_IOMMU_SVM);
         if (!c.ok) {
-                refuse_missing(u, MDP_REASON_VSVA_UNSUPPORTED, step, "vSVA needs nesting and I/O page faults end to end",
-                               &c);
+                refuse_missing(u, MDP_REASON_VSVA_UNSUPPORTED, step,
+                               "vSVA needs nesting and I/O page faults end to end", &c);
                 return;
         }
         rule(u, "%s: vSVA chain present: %s", step, c.met.buf);
@@ -768,9 +770,9 @@ static void step6_svsa(struct unit_ctx *u)
                 /* Guest PASIDs on a shared parent need PV allocation (§6.4 step 10). */
                 check_init(&c, u);
                 if (!need_vmm(&c, MDP_VMM_PV_PASID_ALLOC)) {
-                        refuse_missing(u, MDP_REASON_NO_PV_PASID, step,
-                                       "guest PASIDs of a PMDEV come from the parent's one PASID space (§6.6)",
-                                       &c);
+                        refuse_missing(
+                                u, MDP_REASON_NO_PV_PASID, step,
+                                "guest PASIDs of a PMDEV come from the parent's one PASID space (§6.6)", &c);
                         return;
                 }
         }
@@ -781,8 +783,8 @@ static void step6_svsa(struct unit_ctx *u)
                 return;
         }
         u->shadow_set = 0;
-        rule(u, "%s: %s under %s", cell(u, cb, sizeof(cb)),
-             in->kind == MDP_UNIT_PMDEV ? "nest+pv" : "nest", mdp_viommu_to_string(nested_viommu(f)));
+        rule(u, "%s: %s under %s", cell(u, cb, sizeof(cb)), in->kind == MDP_UNIT_PMDEV ? "nest+pv" : "nest",
+             mdp_viommu_to_string(nested_viommu(f)));
         decide(u, in->kind == MDP_UNIT_PMDEV ? MDP_STRATEGY_NEST_PV : MDP_STRATEGY_NEST, MDP_REASON_NONE,
                nested_viommu(f));
 }
@@ -818,7 +820,8 @@ static void step8_pcifn_pasid(struct unit_ctx *u)
                 refuse_missing(u, MDP_REASON_NO_PASID_NEST, step, "guest PASIDs need per-PASID nesting", &c);
                 return;
         }
-        rule(u, "%s: per-PASID nesting available: %s; guest PASID = host PASID (per-RID PASID space), no PV "
+        rule(u,
+             "%s: per-PASID nesting available: %s; guest PASID = host PASID (per-RID PASID space), no PV "
              "needed",
              step, c.met.buf);
         rule(u, "%s: nest under %s", cell(u, cb, sizeof(cb)), mdp_viommu_to_string(nested_viommu(f)));
@@ -865,8 +868,8 @@ static void step9_pmdev_nopasid(struct unit_ctx *u)
                 rule(u, "%s: single-VM nesting exception applies [J]: %s", step, c.met.buf);
                 nest_ok = nest_feasible(u, step, true);
         } else {
-                rule(u, "%s: no nesting: mdevs of one parent share its stage 2 (seed, §6.1): missing %s", step,
-                     c.missing.buf);
+                rule(u, "%s: no nesting: mdevs of one parent share its stage 2 (seed, §6.1): missing %s",
+                     step, c.missing.buf);
                 nest_ok = false;
         }
         choose(u, nest_ok, shadow_ok, MDP_STRATEGY_NEST, MDP_STRATEGY_SHADOW, step);
@@ -890,10 +893,11 @@ static void step10_pmdev_pasid(struct unit_ctx *u)
         check_init(&c, u);
         need_vmm(&c, MDP_VMM_PV_PASID_ALLOC);
         if (!c.ok) {
-                refuse_missing(u, MDP_REASON_NO_PV_PASID, step,
-                               "guest PASIDs come from the parent's one PASID space and need host allocation; "
-                               "no upstream PV channel exists (§6.6)",
-                               &c);
+                refuse_missing(
+                        u, MDP_REASON_NO_PV_PASID, step,
+                        "guest PASIDs come from the parent's one PASID space and need host allocation; "
+                        "no upstream PV channel exists (§6.6)",
+                        &c);
                 return;
         }
         rule(u, "%s: PV PASID allocation asserted (VMM and guest): %s", step, c.met.buf);
@@ -906,8 +910,8 @@ static void step10_pmdev_pasid(struct unit_ctx *u)
                 }
                 need_pasid(&c);
                 if (!c.ok) {
-                        refuse_missing(u, MDP_REASON_NO_PASID_NEST, step, "guest PASIDs need per-PASID nesting",
-                                       &c);
+                        refuse_missing(u, MDP_REASON_NO_PASID_NEST, step,
+                                       "guest PASIDs need per-PASID nesting", &c);
                         return;
                 }
                 rule(u, "%s: nest+pv under %s (%s)", cell(u, cb, sizeof(cb)),
@@ -953,9 +957,10 @@ static void decide_unit(struct unit_ctx *u)
                         char what[256];
                         c.ok = false;
                         sbuf_item(&c.missing);
-                        snprintf(what, sizeof(what), "IOMMU group %s viable=no (member %s is not assigned to VM %s)",
-                                 strna(in->group), in->group_blocker ? in->group_blocker : "of another owner",
-                                 req->vm);
+                        snprintf(what, sizeof(what),
+                                 "IOMMU group %s viable=no (member %s is not assigned to VM %s)",
+                                 strna(in->group),
+                                 in->group_blocker ? in->group_blocker : "of another owner", req->vm);
                         sbuf_cat(&c.missing, what);
                 } else if (in->group_viable == MDP_UNKNOWN) {
                         char where[64];
@@ -986,10 +991,12 @@ static void decide_unit(struct unit_ctx *u)
                 }
                 need_fact(&c, in->has_group, "iommu_group", u->where_dev);
                 if (!c.ok) {
-                        refuse_missing(u, MDP_REASON_NO_HOST_IOMMU, "§6.4 step 2", "no translating IOMMU", &c);
+                        refuse_missing(u, MDP_REASON_NO_HOST_IOMMU, "§6.4 step 2", "no translating IOMMU",
+                                       &c);
                         return;
                 }
-                rule(u, "§6.4 step 2: IOMMU %s (%s)", u->where_iommu, mdp_iommu_family_to_string(in->iommu.family));
+                rule(u, "§6.4 step 2: IOMMU %s (%s)", u->where_iommu,
+                     mdp_iommu_family_to_string(in->iommu.family));
         }
         /* A VFIO IOMMU backend is needed by every strategy (§6.5): iommufd or a type1v2
          * container, each confirmed, never assumed [J]. */
@@ -1004,9 +1011,9 @@ static void decide_unit(struct unit_ctx *u)
         if (in->kind == MDP_UNIT_PMDEV) {
                 check_init(&c, u);
                 if (!need_kernel(&c, MDP_KFEAT_PMDEV_PATH)) {
-                        refuse_missing(u, MDP_REASON_NO_PMDEV_PATH, "§6.4 step 3",
-                                       "no PASID-granular assignment path (none in mainline since 5.16, §1.5)",
-                                       &c);
+                        refuse_missing(
+                                u, MDP_REASON_NO_PMDEV_PATH, "§6.4 step 3",
+                                "no PASID-granular assignment path (none in mainline since 5.16, §1.5)", &c);
                         return;
                 }
                 rule(u, "§6.4 step 3: PMDEV path: %s", c.met.buf);
@@ -1029,7 +1036,8 @@ static void decide_unit(struct unit_ctx *u)
                 }
                 if (!shadow_feasible(u, "§6.4 step 5")) {
                         refuse(u, MDP_REASON_NO_VIOMMU_PATH, "§6.4 step 5",
-                               "an emulated mdev can only be shadowed, and no shadowing vIOMMU is available");
+                               "an emulated mdev can only be shadowed, and no shadowing vIOMMU is "
+                               "available");
                         return;
                 }
                 u->shadow_set = u->vm->shadow_set;
@@ -1091,7 +1099,8 @@ static void finish_host_is_guest(struct unit_ctx *u)
                 return;
         if (s == MDP_STRATEGY_SHADOW || s == MDP_STRATEGY_SHADOW_PV) {
                 u->out->reason = MDP_REASON_HOST_IS_GUEST;
-                rule(u, "§6.7 HOST_IS_GUEST: %s=1 (%s): the host is itself a guest, nesting is unavailable; "
+                rule(u,
+                     "§6.7 HOST_IS_GUEST: %s=1 (%s): the host is itself a guest, nesting is unavailable; "
                      "shadowing instead",
                      u->in->iommu.family == MDP_IOMMU_VTD ? "cap CM" : "cap NPCACHE", u->where_iommu);
         } else
@@ -1137,9 +1146,9 @@ static void vm_shadow_set(struct vm_ctx *vm)
                 enum mdp_vmm_cap cap;
                 bool x86_only;
         } models[] = {
-                { MDP_VIOMMU_INTEL, MDP_VMM_INTEL_IOMMU_CACHING_MODE, true },
-                { MDP_VIOMMU_VIRTIO, MDP_VMM_VIRTIO_IOMMU, false },
-                { MDP_VIOMMU_AMD, MDP_VMM_AMD_IOMMU_DMA_REMAP, true },
+                {MDP_VIOMMU_INTEL, MDP_VMM_INTEL_IOMMU_CACHING_MODE, true},
+                {MDP_VIOMMU_VIRTIO, MDP_VMM_VIRTIO_IOMMU, false},
+                {MDP_VIOMMU_AMD, MDP_VMM_AMD_IOMMU_DMA_REMAP, true},
         };
 
         vm->shadow_set = 0;
@@ -1167,10 +1176,11 @@ static void vm_shadow_set(struct vm_ctx *vm)
                         unknown_add(vm->a, &vm->shadow_unknowns, line);
                 }
         }
-        const char *arch_note = vm->arch == MDP_ARCH_X86_64 ? ""
-                                : vm->arch == MDP_ARCH_AARCH64
-                                        ? " (Arm: only virtio-iommu shadows VFIO, the emulated vSMMUv3 cannot, §4.4)"
-                                        : " (not x86: only virtio-iommu is considered)";
+        const char *arch_note =
+                vm->arch == MDP_ARCH_X86_64 ? ""
+                : vm->arch == MDP_ARCH_AARCH64
+                        ? " (Arm: only virtio-iommu shadows VFIO, the emulated vSMMUv3 cannot, §4.4)"
+                        : " (not x86: only virtio-iommu is considered)";
         if (vm->arch == MDP_ARCH_UNKNOWN)
                 unknown_add(vm->a, &vm->shadow_unknowns,
                             "guest architecture unknown ⇒ only virtio-iommu (any architecture) considered");
@@ -1178,15 +1188,16 @@ static void vm_shadow_set(struct vm_ctx *vm)
                 vm->shadow_line = arena_printf(vm->a, "shadow feasible: %s%s%s%s", met.buf,
                                                missing.len ? "; absent: " : "", missing.buf, arch_note);
         else
-                vm->shadow_line = arena_printf(vm->a, "shadow not feasible: missing %s%s", missing.buf, arch_note);
+                vm->shadow_line =
+                        arena_printf(vm->a, "shadow not feasible: missing %s%s", missing.buf, arch_note);
 }
 
 static void vm_backend(struct vm_ctx *vm)
 {
         const struct mdp_kernel_facts *k = &vm->req->kernel;
         const struct mdp_engine_options *o = &vm->req->options;
-        struct check c = { .a = vm->a, .unknowns = &vm->backend_unknowns, .ok = true };
-        struct unit_ctx dummy = { .vm = vm };
+        struct check c = {.a = vm->a, .unknowns = &vm->backend_unknowns, .ok = true};
+        struct unit_ctx dummy = {.vm = vm};
 
         c.u = &dummy; /* need_kernel()/need_vmm() read the request through it */
         need_kernel(&c, MDP_KFEAT_IOMMUFD);
@@ -1200,11 +1211,13 @@ static void vm_backend(struct vm_ctx *vm)
         }
         if (k->has[MDP_KFEAT_TYPE1V2] == MDP_YES) {
                 vm->backend_ok = true;
-                vm->backend_line = arena_printf(vm->a, "type1v2 container: kernel.type1v2=yes%s%s%s; iommufd "
-                                                       "path missing %s",
-                                                k->basis[MDP_KFEAT_TYPE1V2] ? " (" : "",
-                                                k->basis[MDP_KFEAT_TYPE1V2] ? k->basis[MDP_KFEAT_TYPE1V2] : "",
-                                                k->basis[MDP_KFEAT_TYPE1V2] ? ")" : "", c.missing.buf);
+                vm->backend_line =
+                        arena_printf(vm->a,
+                                     "type1v2 container: kernel.type1v2=yes%s%s%s; iommufd "
+                                     "path missing %s",
+                                     k->basis[MDP_KFEAT_TYPE1V2] ? " (" : "",
+                                     k->basis[MDP_KFEAT_TYPE1V2] ? k->basis[MDP_KFEAT_TYPE1V2] : "",
+                                     k->basis[MDP_KFEAT_TYPE1V2] ? ")" : "", c.missing.buf);
                 return;
         }
         need_kernel(&c, MDP_KFEAT_TYPE1V2);
@@ -1274,25 +1287,29 @@ static void reconcile(struct vm_ctx *vm, struct unit_ctx *units, size_t n)
                                 }
                         plan->strategy = MDP_STRATEGY_REFUSED;
                         plan->reason = MDP_REASON_MIXED_MODES;
-                        vm_rule(vm, "§6.4 step 11: REFUSE(MIXED_MODES): one vIOMMU per VM, but %s; no shadowing "
-                                    "vIOMMU every unit allows (no shadow path: %s) [J]",
+                        vm_rule(vm,
+                                "§6.4 step 11: REFUSE(MIXED_MODES): one vIOMMU per VM, but %s; no shadowing "
+                                "vIOMMU every unit allows (no shadow path: %s) [J]",
                                 needs.buf, culprits.len ? culprits.buf : "none in common");
                         for (size_t i = 0; i < n; i++)
                                 rule(&units[i],
-                                     "§6.4 step 11: the VM is refused (MIXED_MODES): its units need different "
+                                     "§6.4 step 11: the VM is refused (MIXED_MODES): its units need "
+                                     "different "
                                      "vIOMMUs (%s) and cannot all be shadowed",
                                      needs.buf);
                         return;
                 }
-                vm_rule(vm, "§6.4 step 11: one vIOMMU per VM, but %s; every unit allows shadowing under %s: "
-                            "downgraded to shadow [J]",
+                vm_rule(vm,
+                        "§6.4 step 11: one vIOMMU per VM, but %s; every unit allows shadowing under %s: "
+                        "downgraded to shadow [J]",
                         needs.buf, mdp_viommu_to_string(target));
                 for (size_t i = 0; i < n; i++) {
                         struct mdp_unit_plan *o = units[i].out;
                         if (o->viommu == target && o->strategy == units[i].shadow_strategy)
                                 continue;
-                        rule(&units[i], "§6.4 step 11: downgraded from %s under %s to %s under %s: the VM has one "
-                                        "vIOMMU and not every unit can %s",
+                        rule(&units[i],
+                             "§6.4 step 11: downgraded from %s under %s to %s under %s: the VM has one "
+                             "vIOMMU and not every unit can %s",
                              mdp_strategy_to_string(o->strategy), mdp_viommu_to_string(o->viommu),
                              mdp_strategy_to_string(units[i].shadow_strategy), mdp_viommu_to_string(target),
                              mdp_strategy_to_string(o->strategy));
@@ -1303,7 +1320,8 @@ static void reconcile(struct vm_ctx *vm, struct unit_ctx *units, size_t n)
         }
         plan->viommu = first;
         for (size_t i = 0; i < n; i++)
-                if (units[i].out->strategy == MDP_STRATEGY_SHADOW_PV || units[i].out->strategy == MDP_STRATEGY_NEST_PV)
+                if (units[i].out->strategy == MDP_STRATEGY_SHADOW_PV ||
+                    units[i].out->strategy == MDP_STRATEGY_NEST_PV)
                         pv = true;
         if (first == MDP_VIOMMU_NONE)
                 plan->strategy = MDP_STRATEGY_DIRECT;
@@ -1346,7 +1364,8 @@ static int hexn(const char *s, size_t n)
         return v;
 }
 
-bool engine_parse_pci_address(const char *s, unsigned *domain, unsigned *bus, unsigned *slot, unsigned *function)
+bool engine_parse_pci_address(const char *s, unsigned *domain, unsigned *bus, unsigned *slot,
+                              unsigned *function)
 {
         size_t l = strlen(s);
         int d = 0, b, sl, f;
@@ -1395,7 +1414,8 @@ _public_ int mdp_plan_request_validate(const struct mdp_plan_request *req, char 
         if (isempty(req->vm))
                 return invalid(errbuf, size, "the plan request names no VM");
         if ((unsigned)req->guest >= _MDP_GUEST_MODE_MAX)
-                return invalid(errbuf, size, "VM %s: guest vIOMMU mode %d is not one of none, nopasid, pasid, svsa",
+                return invalid(errbuf, size,
+                               "VM %s: guest vIOMMU mode %d is not one of none, nopasid, pasid, svsa",
                                req->vm, (int)req->guest);
         if ((unsigned)req->arch >= _MDP_ARCH_MAX)
                 return invalid(errbuf, size, "VM %s: architecture %d is not valid", req->vm, (int)req->arch);
@@ -1429,32 +1449,36 @@ _public_ int mdp_plan_request_validate(const struct mdp_plan_request *req, char 
                 if ((unsigned)u->iommu.family >= _MDP_IOMMU_FAMILY_MAX)
                         return invalid(errbuf, size, "unit %s: IOMMU family %d is not valid", u->id,
                                        (int)u->iommu.family);
-                if (!tristate_ok(u->has_group) || !tristate_ok(u->group_viable) || !tristate_ok(u->parent_bound) ||
-                    !tristate_ok(u->parent_exclusive) || !tristate_ok(u->host_uses_rid) ||
-                    !tristate_ok(u->behind_pci_bridge))
-                        return invalid(errbuf, size, "unit %s: a group or sharing fact is not yes, no or unknown",
-                                       u->id);
+                if (!tristate_ok(u->has_group) || !tristate_ok(u->group_viable) ||
+                    !tristate_ok(u->parent_bound) || !tristate_ok(u->parent_exclusive) ||
+                    !tristate_ok(u->host_uses_rid) || !tristate_ok(u->behind_pci_bridge))
+                        return invalid(errbuf, size,
+                                       "unit %s: a group or sharing fact is not yes, no or unknown", u->id);
                 if (is_pcifn(u)) {
                         if (!engine_parse_pci_address(u->id, NULL, NULL, NULL, NULL))
-                                return invalid(errbuf, size,
-                                               "unit %s: a PF or VF is named by its PCI address, e.g. 0000:01:00.1",
-                                               u->id);
+                                return invalid(
+                                        errbuf, size,
+                                        "unit %s: a PF or VF is named by its PCI address, e.g. 0000:01:00.1",
+                                        u->id);
                         if (u->device_api && !streq(u->device_api, "vfio-pci"))
-                                return invalid(errbuf, size, "unit %s: a PF or VF has device_api vfio-pci, not %s",
-                                               u->id, u->device_api);
+                                return invalid(errbuf, size,
+                                               "unit %s: a PF or VF has device_api vfio-pci, not %s", u->id,
+                                               u->device_api);
                 } else {
                         if (!mdp_uuid_is_canonical(u->id))
                                 return invalid(errbuf, size,
-                                               "unit %s: an mdev is named by its canonical (lowercase) UUID", u->id);
-                        if (u->device_api && !streq(u->device_api, "vfio-pci") && !streq(u->device_api, "vfio-ccw") &&
-                            !streq(u->device_api, "vfio-ap"))
+                                               "unit %s: an mdev is named by its canonical (lowercase) UUID",
+                                               u->id);
+                        if (u->device_api && !streq(u->device_api, "vfio-pci") &&
+                            !streq(u->device_api, "vfio-ccw") && !streq(u->device_api, "vfio-ap"))
                                 return invalid(errbuf, size,
-                                               "unit %s: device_api %s is not vfio-pci, vfio-ccw or vfio-ap", u->id,
-                                               u->device_api);
+                                               "unit %s: device_api %s is not vfio-pci, vfio-ccw or vfio-ap",
+                                               u->id, u->device_api);
                 }
                 for (size_t j = 0; j < i; j++)
                         if (strcasecmp(req->units[j].id, u->id) == 0)
-                                return invalid(errbuf, size, "VM %s: unit %s is listed twice", req->vm, u->id);
+                                return invalid(errbuf, size, "VM %s: unit %s is listed twice", req->vm,
+                                               u->id);
         }
         return 0;
 }
@@ -1530,8 +1554,8 @@ _public_ int mdp_engine_plan(const struct mdp_plan_request *req, struct mdp_plan
                 const struct mdp_unit_input *in = &req->units[i];
                 struct unit_ctx *u = &units[i];
 
-                *u = (struct unit_ctx){ .vm = &vm, .in = in, .out = &plan->units[i] };
-                *u->out = (struct mdp_unit_plan){ .unit = arena_strdup(vm.a, in->id), .kind = in->kind };
+                *u = (struct unit_ctx){.vm = &vm, .in = in, .out = &plan->units[i]};
+                *u->out = (struct mdp_unit_plan){.unit = arena_strdup(vm.a, in->id), .kind = in->kind};
                 u->where_iommu = in->iommu_name ? in->iommu_name : "IOMMU";
                 u->where_dev = in->kind == MDP_UNIT_PF || in->kind == MDP_UNIT_VF || !in->parent
                                        ? arena_printf(vm.a, "device %s", in->id)
@@ -1548,8 +1572,8 @@ _public_ int mdp_engine_plan(const struct mdp_plan_request *req, struct mdp_plan
                         finish_host_is_guest(&units[i]);
         if (plan->strategy != MDP_STRATEGY_REFUSED) {
                 enum mdp_kernel_backend b = nested_kind(plan->viommu) ? MDP_BACKEND_IOMMUFD_NESTED_HWPT
-                                            : vm.iommufd_path          ? MDP_BACKEND_IOMMUFD_IOAS
-                                                                       : MDP_BACKEND_TYPE1V2_CONTAINER;
+                                            : vm.iommufd_path         ? MDP_BACKEND_IOMMUFD_IOAS
+                                                                      : MDP_BACKEND_TYPE1V2_CONTAINER;
                 plan->backend = b;
                 for (size_t i = 0; i < req->n_units; i++) {
                         units[i].out->backend = b;
@@ -1560,7 +1584,7 @@ _public_ int mdp_engine_plan(const struct mdp_plan_request *req, struct mdp_plan
                         b == MDP_BACKEND_IOMMUFD_NESTED_HWPT
                                 ? "nesting needs iommufd (type1 nesting is gone, §4.1)"
                                 : vm.backend_line);
-                ci = (struct config_input){ .req = req, .iommufd_path = vm.iommufd_path };
+                ci = (struct config_input){.req = req, .iommufd_path = vm.iommufd_path};
                 engine_emit_config(p, &ci, &vm.expl);
         }
 

@@ -157,24 +157,24 @@ struct mdp_kernel_facts {
  * Where QEMU renamed a property both spellings exist; the emitted options use the new one
  * when it is asserted, else the old one. */
 enum mdp_vmm_cap {
-        MDP_VMM_IOMMUFD,                     /* "iommufd": -object iommufd and vfio-pci iommufd= */
-        MDP_VMM_INTEL_IOMMU_CACHING_MODE,    /* "intel-iommu.caching-mode" */
-        MDP_VMM_INTEL_IOMMU_SCALABLE_MODE,   /* "intel-iommu.scalable-mode" */
-        MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE, /* "intel-iommu.x-scalable-mode" */
-        MDP_VMM_INTEL_IOMMU_FSTS,            /* "intel-iommu.fsts" */
-        MDP_VMM_INTEL_IOMMU_X_FLTS,          /* "intel-iommu.x-flts" */
-        MDP_VMM_INTEL_IOMMU_PASID_BITS,      /* "intel-iommu.pasid-bits" */
-        MDP_VMM_INTEL_IOMMU_X_PASID_MODE,    /* "intel-iommu.x-pasid-mode" */
-        MDP_VMM_INTEL_IOMMU_SVM,             /* "intel-iommu.svm" */
-        MDP_VMM_SMMUV3_ACCEL,                /* "arm-smmuv3.accel" */
-        MDP_VMM_SMMUV3_SSIDSIZE,             /* "arm-smmuv3.ssidsize" */
-        MDP_VMM_VIRTIO_IOMMU,                /* "virtio-iommu-pci" */
-        MDP_VMM_AMD_IOMMU_DMA_REMAP,         /* "amd-iommu.dma-remap" */
-        MDP_VMM_AMD_IOMMU_NEST,              /* "amd-iommu.nest": AMD nesting counterpart [U] */
+        MDP_VMM_IOMMUFD,                      /* "iommufd": -object iommufd and vfio-pci iommufd= */
+        MDP_VMM_INTEL_IOMMU_CACHING_MODE,     /* "intel-iommu.caching-mode" */
+        MDP_VMM_INTEL_IOMMU_SCALABLE_MODE,    /* "intel-iommu.scalable-mode" */
+        MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE,  /* "intel-iommu.x-scalable-mode" */
+        MDP_VMM_INTEL_IOMMU_FSTS,             /* "intel-iommu.fsts" */
+        MDP_VMM_INTEL_IOMMU_X_FLTS,           /* "intel-iommu.x-flts" */
+        MDP_VMM_INTEL_IOMMU_PASID_BITS,       /* "intel-iommu.pasid-bits" */
+        MDP_VMM_INTEL_IOMMU_X_PASID_MODE,     /* "intel-iommu.x-pasid-mode" */
+        MDP_VMM_INTEL_IOMMU_SVM,              /* "intel-iommu.svm" */
+        MDP_VMM_SMMUV3_ACCEL,                 /* "arm-smmuv3.accel" */
+        MDP_VMM_SMMUV3_SSIDSIZE,              /* "arm-smmuv3.ssidsize" */
+        MDP_VMM_VIRTIO_IOMMU,                 /* "virtio-iommu-pci" */
+        MDP_VMM_AMD_IOMMU_DMA_REMAP,          /* "amd-iommu.dma-remap" */
+        MDP_VMM_AMD_IOMMU_NEST,               /* "amd-iommu.nest": AMD nesting counterpart [U] */
         MDP_VMM_VFIO_PCI_X_VPASID_CAP_OFFSET, /* "vfio-pci.x-vpasid-cap-offset" */
-        MDP_VMM_PASSTHROUGH_PASID,           /* "passthrough-pasid": non-zero PASIDs on nested VFIO */
-        MDP_VMM_FAULT_FORWARDING,            /* "fault-forwarding": I/O page faults to the guest */
-        MDP_VMM_PV_PASID_ALLOC,              /* "pv-pasid-alloc": PV PASID allocation, VMM+guest (§6.6) */
+        MDP_VMM_PASSTHROUGH_PASID,            /* "passthrough-pasid": non-zero PASIDs on nested VFIO */
+        MDP_VMM_FAULT_FORWARDING,             /* "fault-forwarding": I/O page faults to the guest */
+        MDP_VMM_PV_PASID_ALLOC,               /* "pv-pasid-alloc": PV PASID allocation, VMM+guest (§6.6) */
         _MDP_VMM_CAP_MAX,
 };
 const char *mdp_vmm_cap_to_string(enum mdp_vmm_cap c);
@@ -200,7 +200,7 @@ struct mdp_engine_options {
 
 /* One unit and its host facts. Strings are borrowed for the duration of the call. */
 struct mdp_unit_input {
-        const char *id;         /* mdev UUID or PCI address ("0000:01:00.1") */
+        const char *id; /* mdev UUID or PCI address ("0000:01:00.1") */
         enum mdp_unit_kind kind;
         const char *parent;     /* mdevs: the parent device name; NULL for PF/VF */
         const char *device_api; /* mdevs: "vfio-pci", "vfio-ccw", "vfio-ap"; NULL = vfio-pci */
@@ -229,7 +229,8 @@ struct mdp_unit_input {
 struct mdp_plan_request {
         const char *vm;
         enum mdp_guest_mode guest;
-        const char *guest_basis; /* how the mode was derived: "--viommu pasid", "<iommu model='intel'> ..." */
+        /* how the mode was derived: "--viommu pasid", "<iommu model='intel'> ..." */
+        const char *guest_basis;
         enum mdp_arch arch;
         const struct mdp_unit_input *units;
         size_t n_units;

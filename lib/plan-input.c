@@ -149,10 +149,11 @@ static void group_viability(struct mdp_plan_input *in, const struct mdp_host *h,
         }
 }
 
-static void iommu_facts(const struct mdp_host *h, const char *name, const char *cmdline, struct mdp_unit_input *u)
+static void iommu_facts(const struct mdp_host *h, const char *name, const char *cmdline,
+                        struct mdp_unit_input *u)
 {
         const struct mdp_iommu *i = name ? mdp_host_find_iommu(h, name) : NULL;
-        struct mdp_iommu_regs regs = { .family = name ? mdp_iommu_family_from_name(name) : MDP_IOMMU_NONE };
+        struct mdp_iommu_regs regs = {.family = name ? mdp_iommu_family_from_name(name) : MDP_IOMMU_NONE};
 
         u->iommu_name = name;
         /* An instance the snapshot lacks still has a family from its name; its registers are
@@ -229,8 +230,8 @@ static void sharing(const struct mdp_host *h, const char *vm, const struct mdp_p
                 }
         }
         if (hc && hc->host_dma_known)
-                u->host_uses_rid = mdp_tristate_from_bool(parent_in(u->parent, hc->host_dma_parents,
-                                                                    hc->n_host_dma_parents));
+                u->host_uses_rid = mdp_tristate_from_bool(
+                        parent_in(u->parent, hc->host_dma_parents, hc->n_host_dma_parents));
 }
 
 struct kernel_prior {
@@ -240,11 +241,12 @@ struct kernel_prior {
 
 /* Mainline releases (§4.2, §8): only a hint in the basis, never the fact itself. */
 static const struct kernel_prior priors[] = {
-        { MDP_KFEAT_NEST_PARENT, 6, 7 },  { MDP_KFEAT_VTD_INVALIDATE, 6, 8 }, { MDP_KFEAT_FAULT_QUEUE, 6, 11 },
-        { MDP_KFEAT_VIOMMU, 6, 13 },      { MDP_KFEAT_PASID_ATTACH, 6, 15 },  { MDP_KFEAT_VEVENTQ, 6, 15 },
+        {MDP_KFEAT_NEST_PARENT, 6, 7}, {MDP_KFEAT_VTD_INVALIDATE, 6, 8}, {MDP_KFEAT_FAULT_QUEUE, 6, 11},
+        {MDP_KFEAT_VIOMMU, 6, 13},     {MDP_KFEAT_PASID_ATTACH, 6, 15},  {MDP_KFEAT_VEVENTQ, 6, 15},
 };
 
-static void kernel_facts(struct mdp_plan_input *in, const struct mdp_host *h, const struct mdp_plan_host_context *hc)
+static void kernel_facts(struct mdp_plan_input *in, const struct mdp_host *h,
+                         const struct mdp_plan_host_context *hc)
 {
         const struct mdp_kernel_features *k = mdp_host_kernel(h);
         struct mdp_kernel_facts *f = &in->req.kernel;
@@ -271,11 +273,12 @@ static void kernel_facts(struct mdp_plan_input *in, const struct mdp_host *h, co
                 if (!have_release)
                         f->basis[p->f] = "not probed";
                 else if (maj > p->major || (maj == p->major && min >= p->minor))
-                        f->basis[p->f] = ownf(in, "not probed; mainline has it since %u.%u, this is %s", p->major,
-                                              p->minor, k->release);
-                else
-                        f->basis[p->f] = ownf(in, "not probed; mainline added it in %u.%u, this is %s (backports?)",
+                        f->basis[p->f] = ownf(in, "not probed; mainline has it since %u.%u, this is %s",
                                               p->major, p->minor, k->release);
+                else
+                        f->basis[p->f] =
+                                ownf(in, "not probed; mainline added it in %u.%u, this is %s (backports?)",
+                                     p->major, p->minor, k->release);
         }
         f->basis[MDP_KFEAT_AMD_NEST] = "not probed (AMD nesting: posted on 6.17, §2.3)";
 
@@ -318,9 +321,9 @@ static void kernel_facts(struct mdp_plan_input *in, const struct mdp_host *h, co
         f->basis[MDP_KFEAT_PMDEV_PATH] = pmdev_basis;
 }
 
-_public_ int mdp_plan_input_new(struct mdp_host *host, const char *vm, const char *const *unit_ids, size_t n_units,
-                                const struct mdp_plan_host_context *hc, struct mdp_plan_input **ret,
-                                char **ret_error)
+_public_ int mdp_plan_input_new(struct mdp_host *host, const char *vm, const char *const *unit_ids,
+                                size_t n_units, const struct mdp_plan_host_context *hc,
+                                struct mdp_plan_input **ret, char **ret_error)
 {
         _cleanup_(mdp_plan_input_freep) struct mdp_plan_input *in = NULL;
         const struct mdp_kernel_features *k;
@@ -375,7 +378,8 @@ _public_ int mdp_plan_input_new(struct mdp_host *host, const char *vm, const cha
 
                         if (!m) {
                                 r = fail(ret_error, -ENOENT,
-                                         "unit %s: no mdev with this UUID on this host (/sys/bus/mdev/devices); "
+                                         "unit %s: no mdev with this UUID on this host "
+                                         "(/sys/bus/mdev/devices); "
                                          "create or start it first",
                                          ids[i]);
                                 goto out;
@@ -388,7 +392,8 @@ _public_ int mdp_plan_input_new(struct mdp_host *host, const char *vm, const cha
                         u->device_api = t ? t->device_api : NULL;
                         iommu_facts(host, p ? p->iommu : NULL, cmdline, u);
                         if (p && p->pci_address) {
-                                const struct mdp_pci_device *d = mdp_host_find_pci_device(host, p->pci_address);
+                                const struct mdp_pci_device *d =
+                                        mdp_host_find_pci_device(host, p->pci_address);
                                 if (d)
                                         u->pci = d->caps;
                         } else if (p)

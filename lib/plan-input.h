@@ -52,7 +52,8 @@ struct mdp_plan_input;
  * -ENOENT for a unit the host does not have; -ENOMEM. The input keeps a reference on the
  * snapshot: strings in the request point into it. */
 int mdp_plan_input_new(struct mdp_host *host, const char *vm, const char *const *unit_ids, size_t n_units,
-                       const struct mdp_plan_host_context *hc, struct mdp_plan_input **ret, char **ret_error);
+                       const struct mdp_plan_host_context *hc, struct mdp_plan_input **ret,
+                       char **ret_error);
 struct mdp_plan_input *mdp_plan_input_free(struct mdp_plan_input *in);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_plan_input *, mdp_plan_input_free)
 

@@ -45,7 +45,8 @@ START_TEST(test_names_spelling)
         ck_assert_str_eq(mdp_strategy_to_string(MDP_STRATEGY_NEST_PV), "nest+pv");
         ck_assert_str_eq(mdp_reason_to_string(MDP_REASON_SHADOW_STAGE1_FOR_VSVA), "SHADOW_STAGE1_FOR_VSVA");
         ck_assert_str_eq(mdp_reason_to_string(MDP_REASON_HOST_IS_GUEST), "HOST_IS_GUEST");
-        ck_assert_str_eq(mdp_kernel_backend_to_string(MDP_BACKEND_IOMMUFD_NESTED_HWPT), "iommufd-nested-hwpt");
+        ck_assert_str_eq(mdp_kernel_backend_to_string(MDP_BACKEND_IOMMUFD_NESTED_HWPT),
+                         "iommufd-nested-hwpt");
         ck_assert_int_eq(mdp_vmm_cap_from_string("intel-iommu.x-flts"), MDP_VMM_INTEL_IOMMU_X_FLTS);
         ck_assert_int_eq(mdp_vmm_cap_from_string("pv-pasid-alloc"), MDP_VMM_PV_PASID_ALLOC);
         ck_assert_int_eq(mdp_kernel_feature_from_string("pmdev_path"), MDP_KFEAT_PMDEV_PATH);
@@ -55,7 +56,7 @@ START_TEST(test_names_spelling)
         ck_assert_int_eq(mdp_strategy_from_string(""), -EINVAL);
         ck_assert_int_eq(mdp_strategy_from_string(NULL), -EINVAL);
         ck_assert_str_eq(mdp_strategy_to_string(_MDP_STRATEGY_MAX), "invalid");
-        ck_assert_str_eq(mdp_strategy_to_string((enum mdp_strategy)-1), "invalid");
+        ck_assert_str_eq(mdp_strategy_to_string((enum mdp_strategy) - 1), "invalid");
         for (int i = 0; i < _MDP_REASON_MAX; i++)
                 ck_assert_str_ne(mdp_reason_meaning(i), "invalid");
 }
@@ -85,9 +86,8 @@ START_TEST(test_init_is_unknown)
 }
 END_TEST
 
-
-#define VF "0000:01:00.1"
-#define PF "0000:01:00.0"
+#define VF    "0000:01:00.1"
+#define PF    "0000:01:00.0"
 #define MDEV1 "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 #define MDEV2 "83b8f4f2-509f-382f-3c1e-e6bfe0fa1002"
 
@@ -127,7 +127,8 @@ START_TEST(cell_vtd_nest_g0)
         ck_assert(plan_has_qemu(p, "-device vfio-pci,host=" VF ",iommufd=iommufd0"));
         ck_assert(plan_has_qemu(p, "-object iommufd,id=iommufd0"));
         ck_assert_ptr_null(strstr(p->libvirt_xml, "<iommu"));
-        ck_assert_ptr_nonnull(strstr(p->libvirt_xml, "<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>"));
+        ck_assert_ptr_nonnull(
+                strstr(p->libvirt_xml, "<address domain='0x0000' bus='0x01' slot='0x00' function='0x1'/>"));
 }
 END_TEST
 
@@ -138,9 +139,13 @@ START_TEST(cell_vtd_nest_g1_nest)
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_NEST, MDP_REASON_NONE);
         assert_vm(p, MDP_STRATEGY_NEST, MDP_REASON_NONE);
-        assert_explains(p, 0, "§6.4 step 7: nest feasible on vtd: scalable mode on=yes (dmar0, intel_iommu=sm_on), "
-                              "ecap NEST=1 (dmar0), ecap FSTS=1 (dmar0), ecap SSTS=1 (dmar0), cap CM=0 (dmar0)");
-        assert_explains(p, 0, "§6.3 [PF/VF · VT-d, SM on + NEST] × G1: nest under intel-nested (policy prefer=nest [J])");
+        assert_explains(
+                p, 0,
+                "§6.4 step 7: nest feasible on vtd: scalable mode on=yes (dmar0, intel_iommu=sm_on), "
+                "ecap NEST=1 (dmar0), ecap FSTS=1 (dmar0), ecap SSTS=1 (dmar0), cap CM=0 (dmar0)");
+        assert_explains(
+                p, 0,
+                "§6.3 [PF/VF · VT-d, SM on + NEST] × G1: nest under intel-nested (policy prefer=nest [J])");
         ck_assert_int_eq(p->backend, MDP_BACKEND_IOMMUFD_NESTED_HWPT);
         ck_assert_int_eq(p->units[0].backend, MDP_BACKEND_IOMMUFD_NESTED_HWPT);
         ck_assert(plan_has_qemu(p, "-device intel-iommu,x-scalable-mode=on,x-flts=on,fs1gp=on,aw-bits=48"));
@@ -181,8 +186,8 @@ START_TEST(cell_vtd_nest_g1_else_shadow)
         ck_assert_str_eq(p->qemu[0], "-machine q35,kernel-irqchip=split");
         ck_assert(plan_has_qemu(p, "-device intel-iommu,caching-mode=on,intremap=on,eim=on,aw-bits=48"));
         ck_assert_ptr_nonnull(strstr(p->libvirt_xml, "<features>\n  <ioapic driver='qemu'/>\n</features>"));
-        ck_assert_ptr_nonnull(
-                strstr(p->libvirt_xml, "<iommu model='intel'>\n    <driver caching_mode='on' intremap='on' eim='on' aw_bits='48'/>"));
+        ck_assert_ptr_nonnull(strstr(p->libvirt_xml, "<iommu model='intel'>\n    <driver caching_mode='on' "
+                                                     "intremap='on' eim='on' aw_bits='48'/>"));
 }
 END_TEST
 
@@ -207,8 +212,10 @@ START_TEST(cell_vtd_nest_g2_upstream_refused)
         assert_unit(p, 0, MDP_STRATEGY_REFUSED, MDP_REASON_NO_PASID_NEST);
         assert_vm(p, MDP_STRATEGY_REFUSED, MDP_REASON_NO_PASID_NEST);
         ck_assert_str_eq(p->refused_by, PF);
-        assert_explains(p, 0, "§6.4 step 8: REFUSE(NO_PASID_NEST): guest PASIDs need per-PASID nesting: missing vmm "
-                              "passthrough-pasid=no");
+        assert_explains(
+                p, 0,
+                "§6.4 step 8: REFUSE(NO_PASID_NEST): guest PASIDs need per-PASID nesting: missing vmm "
+                "passthrough-pasid=no");
         ck_assert_uint_eq(p->n_qemu, 0);
         ck_assert_ptr_null(p->libvirt_xml);
         ck_assert_int_eq(p->backend, MDP_BACKEND_NONE);
@@ -223,7 +230,8 @@ START_TEST(cell_vtd_nest_g2_nest)
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_NEST, MDP_REASON_NONE);
         assert_explains(p, 0, "guest PASID = host PASID (per-RID PASID space), no PV needed");
-        ck_assert(plan_has_qemu(p, "-device intel-iommu,scalable-mode=on,fsts=on,fs1gp=on,aw-bits=48,pasid-bits=16"));
+        ck_assert(plan_has_qemu(
+                p, "-device intel-iommu,scalable-mode=on,fsts=on,fs1gp=on,aw-bits=48,pasid-bits=16"));
 }
 END_TEST
 
@@ -290,8 +298,10 @@ START_TEST(cell_vtd_legacy_g1_no_shadow)
         env.req.options.vmm[MDP_VMM_VIRTIO_IOMMU] = MDP_NO;
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_REFUSED, MDP_REASON_NO_VIOMMU_PATH);
-        assert_explains(p, 0, "shadow not feasible: missing vmm intel-iommu.caching-mode=no, vmm virtio-iommu-pci=no, "
-                              "vmm amd-iommu.dma-remap=no");
+        assert_explains(
+                p, 0,
+                "shadow not feasible: missing vmm intel-iommu.caching-mode=no, vmm virtio-iommu-pci=no, "
+                "vmm amd-iommu.dma-remap=no");
 }
 END_TEST
 
@@ -537,8 +547,10 @@ START_TEST(cell_emdev_g0)
         one(false, MDP_GUEST_NONE, MDP_UNIT_EMDEV, MDP_IOMMU_VTD);
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_DIRECT, MDP_REASON_NONE);
-        ck_assert(plan_has_qemu(p, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/" MDEV1 ",iommufd=iommufd0"));
-        ck_assert_ptr_nonnull(strstr(p->libvirt_xml, "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>"));
+        ck_assert(plan_has_qemu(p, "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/" MDEV1
+                                   ",iommufd=iommufd0"));
+        ck_assert_ptr_nonnull(
+                strstr(p->libvirt_xml, "<hostdev mode='subsystem' type='mdev' model='vfio-pci'>"));
         ck_assert_ptr_nonnull(strstr(p->libvirt_xml, "<address uuid='" MDEV1 "'/>"));
 }
 END_TEST
@@ -699,8 +711,9 @@ START_TEST(cell_pmdev_smmu_g1_shadow)
         pmdev(false, MDP_GUEST_NOPASID, MDP_IOMMU_SMMUV3);
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_SHADOW, MDP_REASON_NONE);
-        assert_explains(p, 0, "no nesting: mdevs of one parent share its stage 2 (seed, §6.1): missing policy "
-                              "allow_experimental=no");
+        assert_explains(p, 0,
+                        "no nesting: mdevs of one parent share its stage 2 (seed, §6.1): missing policy "
+                        "allow_experimental=no");
         ck_assert_int_eq(p->viommu, MDP_VIOMMU_VIRTIO);
 }
 END_TEST
@@ -898,7 +911,8 @@ START_TEST(reason_no_host_iommu)
         u->has_group = MDP_NO;
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_REFUSED, MDP_REASON_NO_HOST_IOMMU);
-        assert_explains(p, 0, "§6.4 step 2: REFUSE(NO_HOST_IOMMU): no translating IOMMU: missing iommu_group=no");
+        assert_explains(p, 0,
+                        "§6.4 step 2: REFUSE(NO_HOST_IOMMU): no translating IOMMU: missing iommu_group=no");
 }
 END_TEST
 
@@ -1044,8 +1058,9 @@ START_TEST(reason_mixed_modes)
         assert_unit(p, 1, MDP_STRATEGY_SHADOW_PV, MDP_REASON_NONE);
         assert_vm(p, MDP_STRATEGY_REFUSED, MDP_REASON_MIXED_MODES);
         ck_assert_ptr_null(p->refused_by);
-        assert_vm_explains(p, "REFUSE(MIXED_MODES): one vIOMMU per VM, but " VF " needs smmuv3-accel, " MDEV1
-                              " needs virtio; no shadowing vIOMMU every unit allows (no shadow path: " VF ")");
+        assert_vm_explains(p,
+                           "REFUSE(MIXED_MODES): one vIOMMU per VM, but " VF " needs smmuv3-accel, " MDEV1
+                           " needs virtio; no shadowing vIOMMU every unit allows (no shadow path: " VF ")");
         assert_explains(p, 0, "the VM is refused (MIXED_MODES)");
         ck_assert_uint_eq(p->n_qemu, 0);
 }
@@ -1105,8 +1120,9 @@ START_TEST(unknown_caps_treated_as_absent)
         env.req.options.vmm[MDP_VMM_INTEL_IOMMU_X_FLTS] = MDP_UNKNOWN;
         p = env_plan(&env);
         assert_unit(p, 0, MDP_STRATEGY_SHADOW, MDP_REASON_NONE);
-        assert_explains(p, 0, "missing ecap NEST unknown (dmar0), cap CM unknown (dmar0), kernel.vtd_invalidate "
-                              "unknown (not probed), vmm intel-iommu.fsts|x-flts unknown");
+        assert_explains(p, 0,
+                        "missing ecap NEST unknown (dmar0), cap CM unknown (dmar0), kernel.vtd_invalidate "
+                        "unknown (not probed), vmm intel-iommu.fsts|x-flts unknown");
         assert_unknown(p, 0, "ecap NEST (dmar0) unknown ⇒ treated as absent");
         assert_unknown(p, 0, "cap CM (dmar0) unknown ⇒ not assumed to be 0");
         assert_unknown(p, 0, "kernel.vtd_invalidate (not probed) unknown ⇒ treated as absent");
@@ -1193,7 +1209,8 @@ START_TEST(reconcile_downgrade_x86)
         assert_unit(p, 1, MDP_STRATEGY_SHADOW, MDP_REASON_NONE);
         assert_vm(p, MDP_STRATEGY_SHADOW, MDP_REASON_NONE);
         assert_explains(p, 0, "§6.4 step 11: downgraded from nest under intel-nested to shadow under intel");
-        assert_vm_explains(p, "one vIOMMU per VM, but " VF " needs intel-nested, " MDEV1 " needs intel; every unit "
+        assert_vm_explains(p, "one vIOMMU per VM, but " VF " needs intel-nested, " MDEV1
+                              " needs intel; every unit "
                               "allows shadowing under intel: downgraded to shadow [J]");
         ck_assert_int_eq(p->viommu, MDP_VIOMMU_INTEL);
         ck_assert_int_eq(p->backend, MDP_BACKEND_IOMMUFD_IOAS);
@@ -1289,7 +1306,8 @@ START_TEST(validate_requests)
         ck_assert_int_eq(mdp_plan_request_validate(&env.req, err, sizeof(err)), 0);
         env.units[1].id = "0000:01:00.1x";
         ck_assert_int_eq(mdp_plan_request_validate(&env.req, err, sizeof(err)), -EINVAL);
-        ck_assert_str_eq(err, "unit 0000:01:00.1x: a PF or VF is named by its PCI address, e.g. 0000:01:00.1");
+        ck_assert_str_eq(err,
+                         "unit 0000:01:00.1x: a PF or VF is named by its PCI address, e.g. 0000:01:00.1");
         env.units[1].id = "0000:01:00.8";
         ck_assert_int_eq(mdp_plan_request_validate(&env.req, err, sizeof(err)), -EINVAL);
         env.units[1].id = "0000:01:20.1";

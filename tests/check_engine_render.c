@@ -17,7 +17,7 @@
 #include "util/macro.h"
 #include "util/strbuf.h"
 
-#define VF "0000:01:00.1"
+#define VF   "0000:01:00.1"
 #define MDEV "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 
 static struct engine_env env;
@@ -97,9 +97,9 @@ static void assert_keys(json_object *o, const char *const *keys, size_t n)
 
 START_TEST(json_fixed_keys)
 {
-        static const char *const top[] = { "vm",           "strategy", "reason",      "units",
-                                           "kernel_backend", "qemu",   "libvirt_xml", "policy_files" };
-        static const char *const unit[] = { "unit", "kind", "strategy", "reason", "explanation" };
+        static const char *const top[] = {"vm",   "strategy",    "reason",      "units", "kernel_backend",
+                                          "qemu", "libvirt_xml", "policy_files"};
+        static const char *const unit[] = {"unit", "kind", "strategy", "reason", "explanation"};
         _cleanup_(mdp_plan_freep) struct mdp_plan *p = mixed_plan();
         _cleanup_json_ json_object *o = NULL;
         json_object *units, *v;
@@ -180,10 +180,11 @@ START_TEST(text_table)
 
         ck_assert_int_eq(mdp_plan_format_text(p, &t), 0);
         /* the table: columns aligned to the longest unit id */
-        ck_assert_ptr_nonnull(strstr(t, "UNIT                                  KIND   STRATEGY  REASON\n"
-                                        VF "                          vf     shadow    -\n"
-                                        MDEV "  emdev  shadow    -\n"));
-        ck_assert_ptr_nonnull(strstr(t, "  unknown: guest placement (behind a conventional PCI bridge?) unknown"));
+        ck_assert_ptr_nonnull(strstr(t, "UNIT                                  KIND   STRATEGY  REASON\n" VF
+                                        "                          vf     shadow    -\n" MDEV
+                                        "  emdev  shadow    -\n"));
+        ck_assert_ptr_nonnull(
+                strstr(t, "  unknown: guest placement (behind a conventional PCI bridge?) unknown"));
         ck_assert_ptr_nonnull(strstr(t, "Policy files: /etc/mdevpasid/mdevpasid.conf, "
                                         "/etc/mdevpasid/policy.d/10-web.json\n"));
         ck_assert_int_eq(mdp_plan_format_text(NULL, &t), -EINVAL);

@@ -17,16 +17,16 @@
 #include "util/macro.h"
 #include "util/parse.h"
 
-#define VF "0000:01:00.1"
+#define VF   "0000:01:00.1"
 #define MDEV "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"
 
 /* ecap bits (§2.2) the seed's VT-d 3 host has and QEMU 7.2's emulated VT-d lacks */
-#define ECAP_NEST (1ULL << 26)
-#define ECAP_PRS (1ULL << 29)
+#define ECAP_NEST   (1ULL << 26)
+#define ECAP_PRS    (1ULL << 29)
 #define ECAP_PSS(n) ((uint64_t)(n) << 35)
-#define ECAP_PASID (1ULL << 40)
-#define ECAP_SSTS (1ULL << 46)
-#define ECAP_FSTS (1ULL << 47)
+#define ECAP_PASID  (1ULL << 40)
+#define ECAP_SSTS   (1ULL << 46)
+#define ECAP_FSTS   (1ULL << 47)
 
 static char *capture(const char *variant, const char *file)
 {
@@ -73,7 +73,7 @@ static void vtd_caps_from_capture(const char *variant, uint64_t add_ecap, struct
 {
         _cleanup_free_ char *text = capture(variant, "07-sysfs-class-iommu.txt");
         _cleanup_free_ char *cmdline = capture_cmdline(variant);
-        struct mdp_iommu_regs regs = { .family = MDP_IOMMU_VTD, .vtd_valid = true };
+        struct mdp_iommu_regs regs = {.family = MDP_IOMMU_VTD, .vtd_valid = true};
         char v[64];
 
         ck_assert(capture_attr(text, "/sys/class/iommu/dmar0/intel-iommu/cap", v, sizeof(v)));
@@ -93,7 +93,7 @@ static void vtd_caps_from_capture(const char *variant, uint64_t add_ecap, struct
 static void smmu_caps_from_capture(bool synth, struct mdp_iommu_caps *ret)
 {
         _cleanup_free_ char *text = capture("arm64-6.12-smmuv3", "07-sysfs-class-iommu.txt");
-        struct mdp_iommu_regs regs = { .family = mdp_iommu_family_from_name("smmu3.0x0000000009050000") };
+        struct mdp_iommu_regs regs = {.family = mdp_iommu_family_from_name("smmu3.0x0000000009050000")};
 
         ck_assert_int_eq(regs.family, MDP_IOMMU_SMMUV3);
         ck_assert_ptr_nonnull(strstr(text, "smmu3.0x0000000009050000"));
@@ -146,7 +146,7 @@ static void add_mdev_smmu(bool synth)
         smmu_caps_from_capture(synth, &u->iommu);
 }
 
-static const enum mdp_guest_mode columns[3] = { MDP_GUEST_NONE, MDP_GUEST_NOPASID, MDP_GUEST_PASID };
+static const enum mdp_guest_mode columns[3] = {MDP_GUEST_NONE, MDP_GUEST_NOPASID, MDP_GUEST_PASID};
 
 START_TEST(decoded_bits)
 {
@@ -185,7 +185,7 @@ END_TEST
 /* The seed's table, row by row, with the seed's assumptions. */
 START_TEST(seed_row_vf)
 {
-        static const enum mdp_strategy want[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST, MDP_STRATEGY_NEST };
+        static const enum mdp_strategy want[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST, MDP_STRATEGY_NEST};
 
         for (size_t c = 0; c < 3; c++) {
                 _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;
@@ -208,8 +208,8 @@ END_TEST
 
 START_TEST(seed_row_mdev_smmuv3)
 {
-        static const enum mdp_strategy want[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
-                                                   MDP_STRATEGY_SHADOW_PV };
+        static const enum mdp_strategy want[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
+                                                  MDP_STRATEGY_SHADOW_PV};
 
         for (size_t c = 0; c < 3; c++) {
                 _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;
@@ -229,7 +229,8 @@ END_TEST
 
 START_TEST(seed_row_mdev_vtd3)
 {
-        static const enum mdp_strategy want[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST, MDP_STRATEGY_NEST_PV };
+        static const enum mdp_strategy want[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST,
+                                                  MDP_STRATEGY_NEST_PV};
 
         for (size_t c = 0; c < 3; c++) {
                 _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;
@@ -307,9 +308,10 @@ START_TEST(today_mdev_vendor_path)
 {
         /* With an out-of-tree PMDEV path the table is the seed's, except the "+PV" cells:
          * no PV PASID channel exists upstream (§6.6). */
-        static const enum mdp_strategy vtd[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST, MDP_STRATEGY_REFUSED };
-        static const enum mdp_strategy smmu[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
-                                                   MDP_STRATEGY_REFUSED };
+        static const enum mdp_strategy vtd[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_NEST,
+                                                 MDP_STRATEGY_REFUSED};
+        static const enum mdp_strategy smmu[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
+                                                  MDP_STRATEGY_REFUSED};
 
         for (size_t c = 0; c < 3; c++) {
                 for (int s = 0; s < 2; s++) {
@@ -351,8 +353,8 @@ END_TEST
 START_TEST(today_intree_mdev_is_emulated)
 {
         /* What the captures actually hold: mtty, an emulated mdev (group vfio-noiommu). */
-        static const enum mdp_strategy want[3] = { MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
-                                                   MDP_STRATEGY_REFUSED };
+        static const enum mdp_strategy want[3] = {MDP_STRATEGY_DIRECT, MDP_STRATEGY_SHADOW,
+                                                  MDP_STRATEGY_REFUSED};
 
         for (size_t c = 0; c < 3; c++) {
                 _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;

@@ -25,7 +25,8 @@ static char *fixture_text(const char *variant, const char *file)
         _cleanup_free_ char *p = NULL;
         char *s = NULL;
 
-        ck_assert_int_ge(asprintf(&p, "%s/tests/fixtures/real-kernel/%s/%s", test_srcdir(), variant, file), 0);
+        ck_assert_int_ge(asprintf(&p, "%s/tests/fixtures/real-kernel/%s/%s", test_srcdir(), variant, file),
+                         0);
         ck_assert_int_eq(read_full_file(AT_FDCWD, p, 1 << 22, &s, NULL), 0);
         return s;
 }
@@ -69,7 +70,7 @@ static void uppercase(char *s)
                         *s = (char)(*s - 'a' + 'A');
 }
 
-static const char *const fixture_variants[] = { "x86-6.12-sm", "x86-custom-6.12-iommufd-sm" };
+static const char *const fixture_variants[] = {"x86-6.12-sm", "x86-custom-6.12-iommufd-sm"};
 
 START_TEST(fixture_edu_and_mtty)
 {
@@ -110,7 +111,7 @@ START_TEST(fixture_edu_and_mtty)
         ck_assert_int_eq(edu->kind, MDP_UNIT_PF); /* no physfn link */
         ck_assert_str_eq(edu->iommu_name, "dmar0");
         ck_assert_int_eq(edu->iommu.family, MDP_IOMMU_VTD);
-        ck_assert_int_eq(edu->iommu.sm_on, MDP_YES); /* intel_iommu=on,sm_on */
+        ck_assert_int_eq(edu->iommu.sm_on, MDP_YES);  /* intel_iommu=on,sm_on */
         ck_assert_int_eq(edu->iommu.nest_hw, MDP_NO); /* QEMU 7.2 */
         ck_assert_int_eq(edu->has_group, MDP_YES);
         ck_assert_int_eq(edu->group_viable, MDP_YES);
@@ -153,14 +154,14 @@ END_TEST
 
 /* ---- a hand-made host ---- */
 
-#define PF "0000:00:03.0"
-#define VF "0000:00:03.1"
-#define NIC "0000:00:03.2"
+#define PF     "0000:00:03.0"
+#define VF     "0000:00:03.1"
+#define NIC    "0000:00:03.2"
 #define BRIDGE "0000:00:1c.0"
-#define DEV "sys/devices/pci0000:00/"
-#define U1 "93d027d2-1b51-482e-aab4-3da2abd511c0"
-#define U2 "cc2a83fb-38a3-4a2a-9b14-a61bd6c96a31"
-#define TYPE "idxd-dsa-1dwq"
+#define DEV    "sys/devices/pci0000:00/"
+#define U1     "93d027d2-1b51-482e-aab4-3da2abd511c0"
+#define U2     "cc2a83fb-38a3-4a2a-9b14-a61bd6c96a31"
+#define TYPE   "idxd-dsa-1dwq"
 
 static void make_pci(const char *root, const char *addr, const char *class, const char *driver, int group)
 {
@@ -219,7 +220,7 @@ static void put32(uint8_t *c, unsigned off, uint32_t v)
 static void write_config(const char *root, const char *addr, bool full)
 {
         _cleanup_free_ char *p = NULL;
-        uint8_t c[4096] = { 0 };
+        uint8_t c[4096] = {0};
         int fd;
 
         put16(c, 0, 0x8086);
@@ -297,11 +298,12 @@ static char *make_host(void)
         make_mdev(root, U2, 21);
 
         /* a local vendor profile declaring the type PASID-granular, with a kernel path */
-        test_write(root, "etc/mdevpasid/profiles/60-dsa.json",
-                   "{ \"version\": 1, \"description\": \"test\", \"types\": [ { \"parent_driver\": \"idxd\", "
-                   "\"type\": \"idxd-dsa-*\", \"class\": \"pasid-granular\", \"kernel_path\": true, "
-                   "\"pasid\": { \"attribute\": \"pasid\", \"per_instance\": 1, \"max_guest_pasids\": 0, "
-                   "\"reserved\": [\"0\"] }, \"description\": \"test\" } ] }\n");
+        test_write(
+                root, "etc/mdevpasid/profiles/60-dsa.json",
+                "{ \"version\": 1, \"description\": \"test\", \"types\": [ { \"parent_driver\": \"idxd\", "
+                "\"type\": \"idxd-dsa-*\", \"class\": \"pasid-granular\", \"kernel_path\": true, "
+                "\"pasid\": { \"attribute\": \"pasid\", \"per_instance\": 1, \"max_guest_pasids\": 0, "
+                "\"reserved\": [\"0\"] }, \"description\": \"test\" } ] }\n");
         return root;
 }
 
@@ -338,8 +340,8 @@ START_TEST(vf_from_physfn_and_group)
 {
         struct host_env e;
         _cleanup_(mdp_plan_input_freep) struct mdp_plan_input *in = NULL;
-        const char *ids[] = { "00:03.1" }; /* the domain is optional */
-        const char *ids2[] = { VF, NIC };
+        const char *ids[] = {"00:03.1"}; /* the domain is optional */
+        const char *ids2[] = {VF, NIC};
         const struct mdp_unit_input *u;
         char *err = NULL;
 
@@ -374,14 +376,14 @@ START_TEST(pmdev_from_profile)
         struct host_env e;
         _cleanup_(mdp_plan_input_freep) struct mdp_plan_input *in = NULL;
         _cleanup_(mdp_plan_freep) struct mdp_plan *plan = NULL;
-        const struct mdp_assignment held[] = { { U2, "vm-b" } };
+        const struct mdp_assignment held[] = {{U2, "vm-b"}};
         struct mdp_plan_host_context hc = {
                 .assignments = held,
                 .n_assignments = 1,
                 .assignments_known = true,
                 .host_dma_known = true,
         };
-        const char *ids[] = { U1 };
+        const char *ids[] = {U1};
         struct mdp_plan_request *req;
         const struct mdp_unit_input *u;
 
@@ -425,7 +427,7 @@ START_TEST(pmdev_without_profiles)
 {
         struct host_env e;
         _cleanup_(mdp_plan_input_freep) struct mdp_plan_input *in = NULL;
-        const char *ids[] = { U1 };
+        const char *ids[] = {U1};
         struct mdp_plan_request *req;
 
         /* the host model classified it (its classifier had the profiles), but the caller
@@ -446,14 +448,15 @@ START_TEST(errors)
         struct host_env e;
         struct mdp_plan_input *in = NULL;
         char *err = NULL;
-        const char *bad[] = { "nonsense" };
-        const char *missing[] = { "0000:09:00.0" };
-        const char *missing_mdev[] = { "00000000-0000-0000-0000-000000000001" };
-        const char *twice[] = { VF, "00:03.1" };
+        const char *bad[] = {"nonsense"};
+        const char *missing[] = {"0000:09:00.0"};
+        const char *missing_mdev[] = {"00000000-0000-0000-0000-000000000001"};
+        const char *twice[] = {VF, "00:03.1"};
 
         host_env_open(&e);
         ck_assert_int_eq(mdp_plan_input_new(e.host, "vm1", bad, 1, NULL, &in, &err), -EINVAL);
-        ck_assert_str_eq(err, "unit nonsense: neither an mdev UUID nor a PCI address (such as 0000:01:00.1)");
+        ck_assert_str_eq(err,
+                         "unit nonsense: neither an mdev UUID nor a PCI address (such as 0000:01:00.1)");
         free(err);
         err = NULL;
         ck_assert_int_eq(mdp_plan_input_new(e.host, "vm1", missing, 1, NULL, &in, &err), -ENOENT);

@@ -7,14 +7,20 @@
 #include "util/macro.h"
 
 static const enum mdp_kernel_feature upstream_kernel[] = {
-        MDP_KFEAT_IOMMUFD,      MDP_KFEAT_VFIO_CDEV,    MDP_KFEAT_TYPE1V2,     MDP_KFEAT_NEST_PARENT,
-        MDP_KFEAT_VTD_INVALIDATE, MDP_KFEAT_VIOMMU,     MDP_KFEAT_PASID_ATTACH, MDP_KFEAT_FAULT_QUEUE,
-        MDP_KFEAT_VEVENTQ,
+        MDP_KFEAT_IOMMUFD,      MDP_KFEAT_VFIO_CDEV,      MDP_KFEAT_TYPE1V2,
+        MDP_KFEAT_NEST_PARENT,  MDP_KFEAT_VTD_INVALIDATE, MDP_KFEAT_VIOMMU,
+        MDP_KFEAT_PASID_ATTACH, MDP_KFEAT_FAULT_QUEUE,    MDP_KFEAT_VEVENTQ,
 };
 static const enum mdp_vmm_cap upstream_vmm[] = {
-        MDP_VMM_IOMMUFD,         MDP_VMM_INTEL_IOMMU_CACHING_MODE, MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE,
-        MDP_VMM_INTEL_IOMMU_X_FLTS, MDP_VMM_INTEL_IOMMU_X_PASID_MODE, MDP_VMM_SMMUV3_ACCEL,
-        MDP_VMM_SMMUV3_SSIDSIZE, MDP_VMM_VIRTIO_IOMMU,             MDP_VMM_VFIO_PCI_X_VPASID_CAP_OFFSET,
+        MDP_VMM_IOMMUFD,
+        MDP_VMM_INTEL_IOMMU_CACHING_MODE,
+        MDP_VMM_INTEL_IOMMU_X_SCALABLE_MODE,
+        MDP_VMM_INTEL_IOMMU_X_FLTS,
+        MDP_VMM_INTEL_IOMMU_X_PASID_MODE,
+        MDP_VMM_SMMUV3_ACCEL,
+        MDP_VMM_SMMUV3_SSIDSIZE,
+        MDP_VMM_VIRTIO_IOMMU,
+        MDP_VMM_VFIO_PCI_X_VPASID_CAP_OFFSET,
 };
 
 void env_upstream(struct engine_env *e)
@@ -203,8 +209,9 @@ void assert_unit(const struct mdp_plan *p, size_t i, enum mdp_strategy s, enum m
         ck_assert_uint_lt(i, p->n_units);
         if (p->units[i].strategy != s || p->units[i].reason != r) {
                 _cleanup_free_ char *t = text_of(p);
-                ck_abort_msg("unit %s: expected %s/%s, got %s/%s\n%s", p->units[i].unit, mdp_strategy_to_string(s),
-                             mdp_reason_to_string(r), mdp_strategy_to_string(p->units[i].strategy),
+                ck_abort_msg("unit %s: expected %s/%s, got %s/%s\n%s", p->units[i].unit,
+                             mdp_strategy_to_string(s), mdp_reason_to_string(r),
+                             mdp_strategy_to_string(p->units[i].strategy),
                              mdp_reason_to_string(p->units[i].reason), t);
         }
 }
@@ -213,8 +220,9 @@ void assert_vm(const struct mdp_plan *p, enum mdp_strategy s, enum mdp_reason r)
 {
         if (p->strategy != s || p->reason != r) {
                 _cleanup_free_ char *t = text_of(p);
-                ck_abort_msg("VM: expected %s/%s, got %s/%s\n%s", mdp_strategy_to_string(s), mdp_reason_to_string(r),
-                             mdp_strategy_to_string(p->strategy), mdp_reason_to_string(p->reason), t);
+                ck_abort_msg("VM: expected %s/%s, got %s/%s\n%s", mdp_strategy_to_string(s),
+                             mdp_reason_to_string(r), mdp_strategy_to_string(p->strategy),
+                             mdp_reason_to_string(p->reason), t);
         }
 }
 
@@ -231,7 +239,8 @@ void assert_explains(const struct mdp_plan *p, size_t i, const char *needle)
         ck_assert_uint_lt(i, p->n_units);
         if (!list_has(p->units[i].explanation, p->units[i].n_explanation, needle)) {
                 _cleanup_free_ char *t = text_of(p);
-                ck_abort_msg("unit %s: no explanation line contains \"%s\"\n%s", p->units[i].unit, needle, t);
+                ck_abort_msg("unit %s: no explanation line contains \"%s\"\n%s", p->units[i].unit, needle,
+                             t);
         }
 }
 
