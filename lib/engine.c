@@ -193,7 +193,7 @@ bool strvec_contains(const struct strvec *sv, const char *s)
 /* ---- a fixed-size text accumulator for fact lists (truncates, never overflows) ---- */
 
 struct sbuf {
-        char buf[1024];
+        char buf[2048];
         size_t len;
 };
 
@@ -201,8 +201,16 @@ static void sbuf_cat(struct sbuf *b, const char *s)
 {
         size_t l = strlen(s), room = sizeof(b->buf) - 1 - b->len;
 
-        if (l > room)
-                l = room;
+        if (l > room) {
+                /* a list this long is cut, visibly */
+                l = room >= 3 ? room - 3 : 0;
+                memcpy(b->buf + b->len, s, l);
+                b->len += l;
+                memcpy(b->buf + b->len, "...", sizeof(b->buf) - 1 - b->len);
+                b->len = sizeof(b->buf) - 1;
+                b->buf[b->len] = '\0';
+                return;
+        }
         memcpy(b->buf + b->len, s, l);
         b->len += l;
         b->buf[b->len] = '\0';
@@ -463,7 +471,7 @@ static void refuse(struct unit_ctx *u, enum mdp_reason r, const char *step, cons
 static void refuse_missing(struct unit_ctx *u, enum mdp_reason r, const char *step, const char *what,
                            const struct check *c)
 {
-        char why[1200];
+        char why[2400];
 
         snprintf(why, sizeof(why), "%s: missing %s", what, c->missing.buf);
         refuse(u, r, step, why);
@@ -1195,7 +1203,6 @@ static void vm_shadow_set(struct vm_ctx *vm)
 static void vm_backend(struct vm_ctx *vm)
 {
         const struct mdp_kernel_facts *k = &vm->req->kernel;
-        const struct mdp_engine_options *o = &vm->req->options;
         struct check c = {.a = vm->a, .unknowns = &vm->backend_unknowns, .ok = true};
         struct unit_ctx dummy = {.vm = vm};
 
@@ -1223,7 +1230,6 @@ static void vm_backend(struct vm_ctx *vm)
         need_kernel(&c, MDP_KFEAT_TYPE1V2);
         vm->backend_ok = false;
         vm->backend_line = arena_printf(vm->a, "no VFIO IOMMU backend: missing %s", c.missing.buf);
-        (void)o;
 }
 
 /* ---- reconciliation (§6.4 step 11) ---- */
