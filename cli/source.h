@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Where the read verbs get their data. The records mirror the D-Bus contract
+ * (conf/org.mdevpasid1.xml: ListParents, the type and device records, Iommus,
+ * KernelFeatures), so the sysfs source (lib/ read directly, today and whenever the daemon
+ * is not running) and the daemon source (phase B) fill the same structs, and the verbs and
+ * their text/JSON output never know which one answered.
+ *
+ * Every string in a record is owned by the source and lives as long as it does. A NULL
+ * string means the value is not known (printed as "-" in text and null in JSON). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iommu-decode.h"
+#include "types.h"
+#include "util/macro.h"
+#include "util/uuid.h"
+
+struct cli_type {
+        const char *parent;
+        const char *id, *name, *description, *device_api;
+        int64_t available_instances; /* -1 when not known */
+        char *const *instances;      /* UUIDs of the live instances, sorted */
+        size_t n_instances;
+        const char *class, *class_basis; /* "emulated" | "pasid-granular", and why */
+        const char *error;               /* what could not be read, naming the file */
+};
+
+struct cli_parent {
+        const char *name, *devpath, *driver, *subsystem, *pci_address, *iommu;
+        const char *iommu_family; /* "vtd", "amd", "smmuv3", "other", "none" */
+        int iommu_group;          /* -1 when none */
+        const struct cli_type *types;
+        size_t n_types;
+        const char *error;
+};
+
+struct cli_attr {
+        const char *name, *value;
+};
+
+/* An active device, a definition, or both (Device interface of the contract). */
+struct cli_device {
+        char uuid[MDP_UUID_STRING_MAX];
+        const char *parent; /* where it runs; for a definition, where it is defined */
+        const char *type;
+        bool active, defined;
+        bool autostart;
+        const struct cli_attr *attrs;
+        size_t n_attrs;
+        char *const *defined_parents; /* every parent with a definition of this UUID, sorted */
+        size_t n_defined_parents;
+        /* active devices only (NULL / -1 otherwise) */
+        const char *driver;
+        int iommu_group;
+        const char *group_name, *group_type, *vfio_group, *vfio_device;
+        const char *class, *class_basis;
+        /* known only to the daemon (NULL from sysfs) */
+        const char *state, *owner, *last_error;
+        const char *error;
+};
+
+struct cli_iommu {
+        const char *name;
+        enum mdp_iommu_family family;
+        const char *devpath;
+        char *const *devices;
+        size_t n_devices;
+        const struct mdp_iommu_regs *regs; /* NULL when the source has no raw registers */
+        const struct mdp_reg_field *fields; /* every decoded field, IOMMU-SPEC §2.2-§2.4 order */
+        size_t n_fields;
+        struct mdp_iommu_caps caps; /* what the strategy engine derives (§6.2) */
+        const char *error;
+};
+
+struct cli_kernel {
+        enum mdp_tristate iommufd, vfio_cdev, vfio_container;
+        const char *release, *cmdline;
+};
+
+/* What the devices query asks for. parent and uuid (canonical) narrow the result and let
+ * a source skip work; defined selects definitions instead of active devices. */
+struct cli_device_query {
+        bool defined;
+        const char *parent;
+        const char *uuid;
+};
+
+struct cli_source;
+
+struct cli_source_ops {
+        const char *name; /* "sysfs", "daemon" */
+        /* Parents sorted by name with their types sorted by id; only_parent (may be NULL)
+         * selects one (none when it does not exist). */
+        int (*parents)(struct cli_source *s, const char *only_parent, const struct cli_parent **ret,
+                       size_t *ret_n);
+        /* Devices sorted by parent, then UUID. */
+        int (*devices)(struct cli_source *s, const struct cli_device_query *q, const struct cli_device **ret,
+                       size_t *ret_n);
+        /* IOMMU instances sorted by name. */
+        int (*iommus)(struct cli_source *s, const struct cli_iommu **ret, size_t *ret_n);
+        int (*kernel)(struct cli_source *s, const struct cli_kernel **ret);
+        void (*free)(struct cli_source *s);
+};
+
+struct cli_source {
+        const struct cli_source_ops *ops;
+        /* Problems the source met but went past (skipped definition files, unreadable
+         * sysfs entries), one sentence each; the verb prints them on stderr. */
+        char **warnings;
+        size_t n_warnings;
+};
+
+enum {
+        /* Load the vendor profiles so types and mdevs carry their class (IOMMU-SPEC §1.4).
+         * mdevctl-compatible output does not need it and skips the cost. */
+        CLI_SOURCE_CLASSIFY = 1 << 0,
+};
+
+/* Opens the source the read verbs use. Today that is sysfs through lib/ (MDEVPASID_ROOT
+ * applies); phase B tries the daemon first. Errors are logged. */
+int cli_source_open(unsigned flags, struct cli_source **ret);
+struct cli_source *cli_source_free(struct cli_source *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cli_source *, cli_source_free)
+
+int cli_source_sysfs_new(unsigned flags, struct cli_source **ret);
+
+/* Adds a warning (printf format); -ENOMEM only. */
+int cli_source_warn(struct cli_source *s, const char *fmt, ...) _printf_(2, 3);
+/* Prints the warnings collected so far on stderr ("warning: ...") and forgets them. */
+void cli_source_flush_warnings(struct cli_source *s);
+
+static inline int cli_source_parents(struct cli_source *s, const char *only_parent,
+                                     const struct cli_parent **ret, size_t *ret_n)
+{
+        return s->ops->parents(s, only_parent, ret, ret_n);
+}
+static inline int cli_source_devices(struct cli_source *s, const struct cli_device_query *q,
+                                     const struct cli_device **ret, size_t *ret_n)
+{
+        return s->ops->devices(s, q, ret, ret_n);
+}
+static inline int cli_source_iommus(struct cli_source *s, const struct cli_iommu **ret, size_t *ret_n)
+{
+        return s->ops->iommus(s, ret, ret_n);
+}
+static inline int cli_source_kernel(struct cli_source *s, const struct cli_kernel **ret)
+{
+        return s->ops->kernel(s, ret);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* mdevpasidctl's verbs and the option values they share (arg_*, set by the one option
+ * parser in mdevpasidctl.c from the verb table). */
+
+#include <stdbool.h>
+
+#include "util/macro.h"
+#include "util/uuid.h"
+
+/* A usage error: exit status 2 (mdevctl and STYLE.md: 0 ok, 1 failed, 2 usage). Not an
+ * errno value, so it cannot be confused with one. */
+#define EUSAGE 4096
+/* Logs "mdevpasidctl VERB: <message>" and a hint to --help; returns -EUSAGE. */
+int usage_error(const char *fmt, ...) _printf_(1, 2);
+
+/* The verb being run ("list"), for messages. */
+extern const char *arg_verb;
+
+/* mdevctl's options (MDEVCTL.md §1.1) */
+extern bool arg_defined;  /* -d, --defined */
+extern bool arg_dumpjson; /* --dumpjson */
+extern bool arg_verbose;  /* -v, --verbose */
+extern const char *arg_parent;               /* -p, --parent */
+extern char arg_uuid[MDP_UUID_STRING_MAX];   /* -u, --uuid: canonical; "" when not given */
+
+/* plan (issue 3) */
+extern const char *arg_viommu; /* --viommu */
+extern const char *arg_vm;     /* --vm */
+extern const char *arg_domain; /* --domain */
+extern const char *arg_connect; /* -c, --connect */
+
+/* Accepts what mdevctl accepts for --uuid (hyphenated, 32 hex digits, {braced},
+ * urn:uuid:, either case) and writes the canonical form; -EINVAL otherwise. */
+int cli_parse_uuid(const char *s, char ret[MDP_UUID_STRING_MAX]);
+
+int verb_list(int argc, char **argv);
+int verb_types(int argc, char **argv);
+int verb_parents(int argc, char **argv);
+int verb_iommu(int argc, char **argv);
