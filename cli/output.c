@@ -96,6 +96,7 @@ struct table {
         size_t n_columns;
         struct cell *cells;
         size_t n_cells, cap;
+        unsigned indent;
 };
 
 struct table *table_new(const char *first_header, ...)
@@ -175,6 +176,11 @@ int table_add_cellf(struct table *t, const char *color, const char *fmt, ...)
         return table_add_cell(t, s, color);
 }
 
+void table_set_indent(struct table *t, unsigned indent)
+{
+        t->indent = indent;
+}
+
 size_t table_rows(const struct table *t)
 {
         return t->n_columns ? t->n_cells / t->n_columns : 0;
@@ -219,11 +225,13 @@ int table_print(struct table *t, FILE *f)
                         widths[c] = MAX(widths[c], text_width(t->cells[r * t->n_columns + c].text));
         }
         if (arg_legend) {
+                fprintf(f, "%*s", (int)t->indent, "");
                 for (size_t c = 0; c < t->n_columns; c++)
                         print_cell(f, t->headers[c], ansi_bold(), widths[c], c + 1 == t->n_columns);
                 fputc('\n', f);
         }
         for (size_t r = 0; r < rows; r++) {
+                fprintf(f, "%*s", (int)t->indent, "");
                 for (size_t c = 0; c < t->n_columns; c++) {
                         const struct cell *cell = &t->cells[r * t->n_columns + c];
                         print_cell(f, cell->text, cell->color, widths[c], c + 1 == t->n_columns);

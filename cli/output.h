@@ -32,6 +32,11 @@ void output_setup(void);
  * logs "cannot write output: ..." and returns the negative errno. */
 int output_finish(void);
 
+static inline const char *strempty(const char *s)
+{
+        return s ? s : "";
+}
+
 /* ANSI colours, "" when colour is off (not a terminal, NO_COLOR set, TERM=dumb). */
 bool colors_enabled(void);
 const char *ansi_bold(void);
@@ -52,6 +57,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct table *, table_free)
 int table_add_cell(struct table *t, const char *text, const char *color);
 int table_add_cellf(struct table *t, const char *color, const char *fmt, ...) _printf_(3, 4);
 size_t table_rows(const struct table *t);
+/* Spaces before every line (for a table under a heading). */
+void table_set_indent(struct table *t, unsigned indent);
 /* Prints the header (unless --no-legend) and the rows. */
 int table_print(struct table *t, FILE *f);
 

@@ -21,7 +21,8 @@ struct sysfs_source {
         struct cli_source base;
         struct mdp_ctx *ctx;
         struct mdp_profiles *profiles;
-        struct mdp_host *parents_host, *mdevs_host, *kernel_host;
+        struct mdp_host *parents_host, *mdevs_host;
+        struct mdp_host *hw_host; /* IOMMU instances and kernel features */
         struct mdp_parent *one_parent; /* parents(only_parent) */
         struct mdp_mdev *one_mdev;     /* devices() for one UUID */
         struct mdp_definition **defs;
@@ -86,7 +87,7 @@ static void sysfs_free(struct cli_source *base)
         defs_report_problems(s, NULL, 0, false);
         mdp_host_unref(s->parents_host);
         mdp_host_unref(s->mdevs_host);
-        mdp_host_unref(s->kernel_host);
+        mdp_host_unref(s->hw_host);
         mdp_parent_free(s->one_parent);
         mdp_mdev_free(s->one_mdev);
         mdp_profiles_unref(s->profiles);
@@ -498,7 +499,11 @@ static int sysfs_devices(struct cli_source *base, const struct cli_device_query 
         return 0;
 }
 
-/* ---- kernel features ---- */
+/* ---- kernel features and IOMMU instances ---- */
+
+/* The mdevs' vfio-dev children tell whether the kernel has VFIO device cdevs when a capture
+ * lacks the class directory; the command line decides VT-d scalable mode (§2.2). */
+#define HW_PARTS (MDP_SCAN_KERNEL | MDP_SCAN_MDEVS | MDP_SCAN_IOMMUS)
 
 static int sysfs_kernel(struct cli_source *base, const struct cli_kernel **ret)
 {
@@ -507,10 +512,10 @@ static int sysfs_kernel(struct cli_source *base, const struct cli_kernel **ret)
         struct cli_kernel *out;
         int r;
 
-        r = host_get(s, &s->kernel_host, MDP_SCAN_KERNEL | MDP_SCAN_MDEVS);
+        r = host_get(s, &s->hw_host, HW_PARTS);
         if (r < 0)
                 return r;
-        k = mdp_host_kernel(s->kernel_host);
+        k = mdp_host_kernel(s->hw_host);
         out = keep(s, calloc(1, sizeof(*out)));
         if (!out)
                 return log_error_errno(-ENOMEM, "out of memory");
@@ -527,7 +532,46 @@ static int sysfs_kernel(struct cli_source *base, const struct cli_kernel **ret)
 
 static int sysfs_iommus(struct cli_source *base, const struct cli_iommu **ret, size_t *ret_n)
 {
-        return log_error_errno(-EOPNOTSUPP, "IOMMU instances are not in the host model yet");
+        struct sysfs_source *s = SOURCE(base);
+        const struct mdp_kernel_features *k;
+        const struct mdp_iommu *iommus;
+        struct cli_iommu *out;
+        size_t n;
+        int r;
+
+        /* The kernel command line decides whether VT-d runs in scalable mode (§2.2). */
+        r = host_get(s, &s->hw_host, HW_PARTS);
+        if (r < 0)
+                return r;
+        k = mdp_host_kernel(s->hw_host);
+        iommus = mdp_host_iommus(s->hw_host, &n);
+        out = keep(s, calloc(MAX(n, 1), sizeof(*out)));
+        if (!out)
+                return log_error_errno(-ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                const struct mdp_iommu *m = &iommus[i];
+                struct mdp_reg_field *fields = NULL;
+                size_t n_fields = 0;
+
+                r = mdp_iommu_decode_fields(&m->regs, &fields, &n_fields);
+                if (r < 0 || (fields && !keep(s, fields)))
+                        return log_error_errno(-ENOMEM, "out of memory");
+                out[i] = (struct cli_iommu){
+                        .name = m->name,
+                        .family = m->family,
+                        .devpath = m->devpath,
+                        .devices = m->devices,
+                        .n_devices = m->n_devices,
+                        .regs = &m->regs,
+                        .fields = fields,
+                        .n_fields = n_fields,
+                        .error = m->error,
+                };
+                mdp_iommu_caps_from_regs(&m->regs, k ? k->cmdline : NULL, &out[i].caps);
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
 }
 
 static const struct cli_source_ops sysfs_ops = {
