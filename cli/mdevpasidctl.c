@@ -396,7 +396,8 @@ static int parse_global(int argc, char **argv)
                         if (optopt && optopt < 0x100)
                                 return usage_error("unknown option -%c", optopt);
                         if (optopt)
-                                return usage_error("option %s takes no value", argv[optind - 1]);
+                                return usage_error("option %.*s takes no value",
+                                                   (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
                         return usage_error("unknown option %s (options of a verb go after it)", argv[optind - 1]);
                 }
                 r = set_option(c, optarg);
@@ -434,7 +435,8 @@ static int parse_verb(int argc, char **argv, const struct verb *v, int *ret_argc
                         if (optopt && optopt < 0x100)
                                 r = usage_error("unknown option -%c", optopt);
                         else if (optopt)
-                                r = usage_error("option %s takes no value", argv[optind - 1]);
+                                r = usage_error("option %.*s takes no value",
+                                                (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
                         else
                                 r = usage_error("unknown option %s", argv[optind - 1]);
                         break;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,6 +35,15 @@ void output_setup(void)
         signal(SIGPIPE, SIG_IGN);
 }
 
+/* The write error stdio swallowed may have been EPIPE: a pipe (or socket) whose reader
+ * is gone polls as POLLERR/POLLHUP on our end. */
+static bool reader_gone(void)
+{
+        struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+
+        return poll(&p, 1, 0) > 0 && (p.revents & (POLLERR | POLLHUP));
+}
+
 int output_finish(void)
 {
         int r = 0;
@@ -42,7 +52,7 @@ int output_finish(void)
         if (fflush(stdout) != 0 || ferror(stdout))
                 r = errno > 0 ? -errno : -EIO;
         /* The reader stopped reading (`| head`): that is its choice, not our failure. */
-        if (r == -EPIPE)
+        if (r == -EPIPE || (r < 0 && reader_gone()))
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "cannot write output: %m");

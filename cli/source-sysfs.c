@@ -371,8 +371,14 @@ static int fill_defined_parents(struct sysfs_source *s, struct cli_device *d)
         return 0;
 }
 
-static void fill_active(struct cli_device *d, const struct mdp_mdev *m)
+static int fill_active(struct sysfs_source *s, struct cli_device *d, const struct mdp_mdev *m)
 {
+        char *vfio_group = NULL;
+
+        /* The contract's VfioGroup is the node's path ("/dev/vfio/4"); the host model keeps
+         * it relative to /dev. */
+        if (m->vfio_group && (asprintf(&vfio_group, "/dev/%s", m->vfio_group) < 0 || !keep(s, vfio_group)))
+                return -ENOMEM;
         d->active = true;
         d->parent = m->parent;
         d->type = m->type_id;
@@ -380,11 +386,12 @@ static void fill_active(struct cli_device *d, const struct mdp_mdev *m)
         d->iommu_group = m->iommu_group;
         d->group_name = m->group_name;
         d->group_type = m->group_type;
-        d->vfio_group = m->vfio_group;
+        d->vfio_group = vfio_group;
         d->vfio_device = m->vfio_dev;
         d->class = mdp_mdev_class_to_string(m->class);
         d->class_basis = m->class_basis;
         d->error = m->error;
+        return 0;
 }
 
 static int device_compare(const void *a, const void *b)
@@ -457,7 +464,8 @@ static int sysfs_devices(struct cli_source *base, const struct cli_device_query 
                                 continue;
                         *d = (struct cli_device){.iommu_group = -1};
                         memcpy(d->uuid, m->uuid, sizeof(d->uuid));
-                        fill_active(d, m);
+                        if (fill_active(s, d, m) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory");
                         first = defs_find(s, m->uuid, &nd);
                         for (size_t j = first; j < first + nd; j++)
                                 if (streq(s->defs[j]->parent, m->parent) && fill_definition(s, d, s->defs[j]) < 0)
@@ -484,7 +492,8 @@ static int sysfs_devices(struct cli_source *base, const struct cli_device_query 
                                 m = s->one_mdev;
                         /* Active here only when it runs on this parent (mdevctl's "(active)"). */
                         if (m && streq_ptr(m->parent, def->parent)) {
-                                fill_active(d, m);
+                                if (fill_active(s, d, m) < 0)
+                                        return log_error_errno(-ENOMEM, "out of memory");
                                 d->type = def->type; /* the definition's type is what is listed */
                         }
                         if (fill_definition(s, d, def) < 0 || fill_defined_parents(s, d) < 0)

@@ -117,3 +117,7 @@ tests_check_plan_input_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_plan_input_LDADD = $(MDP_TEST_LIBS)
 tests_check_plan_input_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_plan_input
+
+# mdevpasidctl: golden output, usage and exit codes, mdevctl compatibility (shell tests).
+TESTS += tests/cli-golden.sh tests/cli-usage.sh tests/cli-mdevctl-compat.sh
+EXTRA_DIST += tests/demo.sh tests/cli-lib.sh tests/cli-golden.sh tests/cli-usage.sh tests/cli-mdevctl-compat.sh tests/golden tests/tools

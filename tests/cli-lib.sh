@@ -1,0 +1,48 @@
+# Sourced by the CLI's shell tests (tests/cli-*.sh): paths, temporary roots, assertions.
+# Run through tests/run-test.sh, which exports top_builddir and top_srcdir.
+set -eu
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+CLI_BIN=$top_builddir/cli/mdevpasidctl
+FIXTURES=$top_srcdir/tests/fixtures
+GOLDEN=$top_srcdir/tests/golden
+# run-test.sh preloads umockdev for Check programs; these scripts drive real programs
+# (mdevctl, unshare, python3) and our binary, which loads its own sanitizer runtime.
+unset LD_PRELOAD
+export LC_ALL=C.UTF-8
+# Reproducible text: no colour, and the shipped vendor profiles from the source tree.
+export NO_COLOR=1 MDEVPASID_DATADIR="$top_srcdir/conf"
+unset MDEVPASID_ROOT MDEVPASID_LOG_LEVEL
+
+TMP=$(mktemp -d /tmp/mdp-cli.XXXXXX)
+cleanup() { rm -rf "$TMP"; }
+trap cleanup EXIT
+
+failures=0
+fail() {
+        echo "FAIL: $*" >&2
+        failures=$((failures + 1))
+}
+finish() {
+        if [ "$failures" -gt 0 ]; then
+                echo "$failures failure(s)" >&2
+                exit 1
+        fi
+        echo "all passed"
+        exit 0
+}
+
+# cli ARGS...: our binary, under valgrind when MDP_VALGRIND=1 (exit 99 on a memory error).
+cli() {
+        if [ -n "${MDP_VALGRIND:-}" ]; then
+                valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+                        --error-exitcode=99 "$CLI_BIN" "$@"
+        else
+                "$CLI_BIN" "$@"
+        fi
+}
+
+# unpack_fixture VARIANT DIR: a real-kernel sysfs capture under DIR/sys.
+unpack_fixture() {
+        mkdir -p "$2"
+        tar -xzf "$FIXTURES/real-kernel/$1/sysfs-fixture.tar.gz" -C "$2"
+}
