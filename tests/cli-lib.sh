@@ -5,9 +5,13 @@ set -eu
 CLI_BIN=$top_builddir/cli/mdevpasidctl
 FIXTURES=$top_srcdir/tests/fixtures
 GOLDEN=$top_srcdir/tests/golden
-# run-test.sh preloads umockdev for Check programs; these scripts drive real programs
-# (mdevctl, unshare, python3) and our binary, which loads its own sanitizer runtime.
-unset LD_PRELOAD
+# run-test.sh preloads umockdev (and ASan's runtime in a sanitizer build) for Check
+# programs. These scripts drive real programs (mdevctl, unshare, python3) and our binary,
+# which links its own sanitizer runtime: start again without the preload, or the shell
+# itself runs under LeakSanitizer.
+if [ -n "${LD_PRELOAD:-}" ]; then
+        exec env -u LD_PRELOAD /bin/sh "$0" "$@"
+fi
 export LC_ALL=C.UTF-8
 # Reproducible text: no colour, and the shipped vendor profiles from the source tree.
 export NO_COLOR=1 MDEVPASID_DATADIR="$top_srcdir/conf"
