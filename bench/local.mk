@@ -15,3 +15,20 @@ bench-engine: bench/engine$(EXEEXT)
 
 .PHONY: bench bench-engine
 CLEANFILES += bench/engine.json
+
+# bench/host-scan: times the host model on $MDEVPASID_ROOT; "make bench-host-scan" runs it
+# on a generated 10,000-mdev tree (kept in /tmp between runs).
+check_PROGRAMS += bench/host-scan
+bench_host_scan_SOURCES = bench/host-scan.c
+bench_host_scan_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
+bench_host_scan_LDADD = $(MDP_LIB_LIBS)
+bench_host_scan_LDFLAGS = -no-install
+
+MDP_BENCH_TREE = /tmp/mdp-bench-10k
+bench: bench-host-scan
+bench-host-scan: bench/host-scan$(EXEEXT)
+	@[ -e $(MDP_BENCH_TREE)/stamp ] || { python3 $(top_srcdir)/tests/tools/gen-fake-sysfs.py $(MDP_BENCH_TREE) \
+		--layout sriov --active 10000 --parents 1000 --types-per-vf 4 --kernel-like >/dev/null && \
+		touch $(MDP_BENCH_TREE)/stamp; }
+	for p in all mdevs parents groups; do MDEVPASID_ROOT=$(MDP_BENCH_TREE) ./bench/host-scan $$p 5; done
+.PHONY: bench-host-scan

@@ -98,6 +98,11 @@ static int read_reserved_regions(struct record_errors *e, int gfd, const char *d
         if (n == 0) {
                 free(g->reserved_regions);
                 g->reserved_regions = NULL;
+        } else {
+                /* keep what was found, not the room for RESERVED_REGIONS_MAX */
+                struct mdp_reserved_region *shrunk = realloc(g->reserved_regions, n * sizeof(*shrunk));
+                if (shrunk)
+                        g->reserved_regions = shrunk;
         }
         return 0;
 }

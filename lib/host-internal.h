@@ -83,8 +83,11 @@ int parse_group_number(const char *s, int *ret);
  * without touching the file system: ("bus/mdev/devices", "../../../devices/x/y") ->
  * "devices/x/y". -EINVAL when the target is absolute or leaves the sysfs root. */
 int sysfs_join_lexical(const char *dir, const char *target, char *buf, size_t size);
-/* opendir() of path relative to dfd. */
-int dir_open_at(int dfd, const char *path, DIR **ret);
+/* Calls cb for each entry of path (relative to dfd) but "." and "..", in directory order,
+ * through getdents64() (no DIR buffer); stops at cb's first non-zero return. */
+int dir_foreach(int dfd, const char *path, int (*cb)(const char *name, void *userdata), void *userdata);
+/* read_attr() (util/fileio.h) with a single read(): for sysfs and regular files. */
+ssize_t sysfs_read_attr(int dfd, const char *path, char *buf, size_t size);
 /* snprintf() for relative paths: on truncation buf becomes "" (which no openat() finds)
  * and -ENAMETOOLONG is returned, so a too-long name never opens a shorter path. */
 int path_fmt(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);

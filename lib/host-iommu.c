@@ -45,7 +45,7 @@ void iommu_env_load_release(struct mdp_ctx *ctx, struct iommu_env *env, const ch
                 return;
         }
         procfd = mdp_ctx_base_fd(ctx, MDP_PATH_PROC);
-        if (procfd >= 0 && read_attr(procfd, "sys/kernel/osrelease", buf, sizeof(buf)) > 0)
+        if (procfd >= 0 && sysfs_read_attr(procfd, "sys/kernel/osrelease", buf, sizeof(buf)) > 0)
                 snprintf(env->release, sizeof(env->release), "%s", buf);
 }
 

@@ -126,8 +126,7 @@ static void group_info(int sfd, struct scan_cache *cache, int group, char *name,
                        bool *have_name, bool *have_type)
 {
         const struct mdp_iommu_group *g = NULL;
-        char rel[64];
-        _cleanup_close_ int gfd = -1;
+        char rel[96];
 
         *have_name = *have_type = false;
         if (cache && cache->n_groups)
@@ -143,12 +142,11 @@ static void group_info(int sfd, struct scan_cache *cache, int group, char *name,
                 }
                 return;
         }
-        (void)path_fmt(rel, sizeof(rel), "%s/%d", MDP_SYSFS_IOMMU_GROUPS, group);
-        gfd = openat(sfd, rel, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (gfd < 0)
-                return;
-        *have_name = read_attr(gfd, MDP_ATTR_NAME, name, size) >= 0;
-        *have_type = read_attr(gfd, "type", type, size) >= 0;
+        /* Straight to the files: no directory fd to open and close. */
+        (void)path_fmt(rel, sizeof(rel), "%s/%d/%s", MDP_SYSFS_IOMMU_GROUPS, group, MDP_ATTR_NAME);
+        *have_name = sysfs_read_attr(sfd, rel, name, size) >= 0;
+        (void)path_fmt(rel, sizeof(rel), "%s/%d/type", MDP_SYSFS_IOMMU_GROUPS, group);
+        *have_type = sysfs_read_attr(sfd, rel, type, size) >= 0;
 }
 
 static int parent_compare_name(const void *key, const void *elem)
@@ -217,29 +215,31 @@ static int parent_driver(int sfd, struct scan_cache *cache, const char *parent, 
         return 0;
 }
 
+static int first_entry(const char *name, void *userdata)
+{
+        char *buf = userdata;
+
+        if (strlen(name) > ATTR_SHORT_MAX)
+                return 0;
+        strcpy(buf, name);
+        return 1;
+}
+
 /* The vfio-dev child: its name and whether it is a char device (VFIO_DEVICE_CDEV). */
-static void read_vfio_dev(struct record_errors *e, int dfd, const char *dir, char *name, size_t size,
+static void read_vfio_dev(struct record_errors *e, int dfd, const char *dir, char name[ATTR_SHORT_MAX + 1],
                           bool *cdev)
 {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
         char rel[ATTR_SHORT_MAX * 2];
         int r;
 
         name[0] = '\0';
         *cdev = false;
-        r = dir_open_at(dfd, "vfio-dev", &d);
+        r = dir_foreach(dfd, "vfio-dev", first_entry, name);
         if (r == -ENOENT)
                 return; /* not a VFIO device (yet) */
         if (r < 0) {
                 record_error_at(e, dir, "vfio-dev", "%s", r == -ENOTDIR ? "not a directory" : strerror(-r));
                 return;
-        }
-        while ((de = readdir(d))) {
-                if (dot_or_dotdot(de->d_name) || strlen(de->d_name) >= size)
-                        continue;
-                strcpy(name, de->d_name);
-                break;
         }
         if (!name[0])
                 return;
@@ -319,7 +319,7 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
                 else if (r > 0 && parse_group_number(group, &m.iommu_group) < 0)
                         record_error_at(&e, rel, MDP_LINK_IOMMU_GROUP,
                                         "points to \"%s\", not a group number", group);
-                read_vfio_dev(&e, dfd, rel, vfio_dev, sizeof(vfio_dev), &m.vfio_cdev);
+                read_vfio_dev(&e, dfd, rel, vfio_dev, &m.vfio_cdev);
         }
 
         if (m.iommu_group >= 0) {

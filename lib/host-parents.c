@@ -386,7 +386,7 @@ _public_ int mdp_type_read_available(struct mdp_ctx *ctx, const char *parent, co
         tfd = openat(types_fd, type_id, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (tfd < 0)
                 return -errno;
-        n = read_attr(tfd, MDP_ATTR_AVAILABLE_INSTANCES, buf, sizeof(buf));
+        n = sysfs_read_attr(tfd, MDP_ATTR_AVAILABLE_INSTANCES, buf, sizeof(buf));
         if (n == -E2BIG)
                 return -EBADMSG;
         if (n < 0)

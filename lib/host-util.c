@@ -202,10 +202,73 @@ void record_errors_done(struct record_errors *e)
         strbuf_done(&e->sb);
 }
 
+ssize_t sysfs_read_attr(int dfd, const char *path, char *buf, size_t size)
+{
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        if (size < 2)
+                return -EINVAL;
+        fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        /* One read: sysfs hands over the whole attribute at once and a regular file reads
+         * short only at its end, so a short read is the end (saves the read that returns
+         * 0). Filling the buffer means the file does not fit. */
+        do
+                n = read(fd, buf, size);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t)n >= size)
+                return -E2BIG;
+        while (n > 0 && buf[n - 1] == '\n')
+                n--;
+        buf[n] = '\0';
+        if (memchr(buf, '\0', (size_t)n))
+                return -EBADMSG;
+        return n;
+}
+
+int dir_foreach(int dfd, const char *path, int (*cb)(const char *name, void *userdata), void *userdata)
+{
+        _cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* aligned for struct dirent64 */
+        union {
+                struct dirent64 de;
+                char raw[8192];
+        } buf;
+
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = getdents64(fd, buf.raw, sizeof(buf.raw));
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return 0;
+                for (ssize_t off = 0; off < n;) {
+                        struct dirent64 *de = (struct dirent64 *)(buf.raw + off);
+                        int r;
+
+                        off += de->d_reclen;
+                        if (dot_or_dotdot(de->d_name))
+                                continue;
+                        r = cb(de->d_name, userdata);
+                        if (r != 0)
+                                return r;
+                }
+        }
+}
+
 int attr_read(struct record_errors *e, int dfd, const char *dir, const char *name, bool required, char *buf,
               size_t size)
 {
-        ssize_t n = read_attr(dfd, name, buf, size);
+        ssize_t n = sysfs_read_attr(dfd, name, buf, size);
 
         if (n >= 0)
                 return (int)n;
@@ -367,23 +430,6 @@ int sysfs_join_lexical(const char *dir, const char *target, char *buf, size_t si
         return 0;
 }
 
-int dir_open_at(int dfd, const char *path, DIR **ret)
-{
-        int fd = openat(dfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d;
-
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        *ret = d;
-        return 0;
-}
-
 int path_fmt(char *buf, size_t size, const char *fmt, ...)
 {
         va_list ap;
@@ -467,34 +513,35 @@ void classify(const struct mdp_ctx *ctx, const char *parent_driver, const char *
         *ret_class = c;
 }
 
+struct list_state {
+        struct mdp_ctx *ctx;
+        const char *path;
+        bool (*filter)(const char *name);
+        struct namelist l;
+};
+
+static int list_one(const char *name, void *userdata)
+{
+        struct list_state *st = userdata;
+
+        if (st->filter && !st->filter(name)) {
+                mdp_dbg(st->ctx, "%s: skipping entry \"%s\"", st->path, name);
+                return 0;
+        }
+        namelist_add(&st->l, name);
+        return 0;
+}
+
 int list_dir_names(struct mdp_ctx *ctx, int dfd, const char *path, bool (*filter)(const char *name),
                    char ***ret, size_t *ret_n)
 {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct namelist l = {0};
-        struct dirent *de;
+        struct list_state st = {.ctx = ctx, .path = path, .filter = filter};
         int r;
 
-        r = dir_open_at(dfd, path, &d);
-        if (r < 0)
-                return r;
-        for (;;) {
-                errno = 0;
-                de = readdir(d);
-                if (!de)
-                        break;
-                if (dot_or_dotdot(de->d_name))
-                        continue;
-                if (filter && !filter(de->d_name)) {
-                        mdp_dbg(ctx, "%s: skipping entry \"%s\"", path, de->d_name);
-                        continue;
-                }
-                namelist_add(&l, de->d_name);
-        }
-        if (errno) {
-                r = -errno;
-                namelist_done(&l);
+        r = dir_foreach(dfd, path, list_one, &st);
+        if (r < 0) {
+                namelist_done(&st.l);
                 return r;
         }
-        return namelist_finish(&l, names_compare_plain, ret, ret_n);
+        return namelist_finish(&st.l, names_compare_plain, ret, ret_n);
 }

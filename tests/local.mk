@@ -40,6 +40,13 @@ tests_check_host_hw_LDADD = $(MDP_TEST_LIBS)
 tests_check_host_hw_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_host_hw
 
+check_PROGRAMS += tests/check_host_scale
+tests_check_host_scale_SOURCES = tests/check_host_scale.c
+tests_check_host_scale_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_host_scale_LDADD = $(MDP_TEST_LIBS)
+tests_check_host_scale_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_host_scale
+
 check_PROGRAMS += tests/check_decode
 tests_check_decode_SOURCES = tests/check_decode.c
 tests_check_decode_CFLAGS = $(MDP_TEST_CFLAGS)
@@ -55,7 +62,7 @@ tests_check_backend_LDADD = $(MDP_TEST_LIBS)
 tests_check_backend_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_backend
 
-EXTRA_DIST += tests/run-test.sh tests/fixtures
+EXTRA_DIST += tests/run-test.sh tests/fixtures tests/tools
 check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check MDP_VALGRIND=1
 .PHONY: check-valgrind
