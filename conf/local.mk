@@ -22,3 +22,7 @@ mdevpasidconfdir = $(sysconfdir)/mdevpasid
 dist_mdevpasidconf_DATA = conf/mdevpasid.conf
 examplepolicydir = $(docdir)/examples/policy.d
 dist_examplepolicy_DATA = conf/policy.d/50-example.json
+
+# Bus policy: only root owns org.mdevpasid1; everyone may call it (authorization per call).
+dbuspolicydir = $(dbusdatadir)/system.d
+dist_dbuspolicy_DATA = conf/org.mdevpasid1.conf

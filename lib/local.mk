@@ -34,6 +34,12 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/profile.c \
 	lib/mdev-backend.h \
 	lib/mdev-backend.c \
+	lib/bus-errors.h \
+	lib/bus-errors.c \
+	lib/state.h \
+	lib/state.c \
+	lib/vfio-holders.h \
+	lib/vfio-holders.c \
 	lib/domain-xml.h \
 	lib/domain-xml.c \
 	lib/policy.h \

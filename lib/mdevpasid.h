@@ -15,4 +15,7 @@
 #include "plan-input.h"
 #include "types.h"
 #include "definition.h"
+#include "bus-errors.h"
+#include "state.h"
+#include "vfio-holders.h"
 #include "util/uuid.h"

@@ -128,3 +128,11 @@ TESTS += tests/check_plan_input
 # mdevpasidctl: golden output, usage and exit codes, mdevctl compatibility (shell tests).
 TESTS += tests/cli-golden.sh tests/cli-usage.sh tests/cli-mdevctl-compat.sh
 EXTRA_DIST += tests/demo.sh tests/cli-lib.sh tests/cli-golden.sh tests/cli-usage.sh tests/cli-mdevctl-compat.sh tests/golden tests/tools
+
+# The daemon's pure parts (state file, error map, holders, uevent classification).
+check_PROGRAMS += tests/check_daemon_unit
+tests_check_daemon_unit_SOURCES = tests/check_daemon_unit.c
+tests_check_daemon_unit_CFLAGS = $(MDP_TEST_CFLAGS) -I$(top_srcdir)/daemon
+tests_check_daemon_unit_LDADD = $(top_builddir)/daemon/libmdevpasidd.la $(MDP_TEST_LIBS)
+tests_check_daemon_unit_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_daemon_unit

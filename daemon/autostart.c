@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Autostart: when a parent registers (or is there at start-up), each of its "auto"
+ * definitions is started once (MDEVCTL.md §3.2, without its gaps).
+ *
+ * Retry policy: a start that fails for a reason that can pass (Timeout, Busy, KernelError,
+ * NoSuchType: some drivers add types after registering, NoSuchParent: the parent flapped)
+ * is tried again after options.autostart_delay_ms, doubling up to
+ * options.autostart_delay_max_ms, for at most options.autostart_attempts attempts in all
+ * (defaults: 5 attempts, 1 s, 2 s, 4 s, 8 s apart). Reasons that need a person
+ * (NoCapacity, InvalidArgs, InvalidConfig, NotAuthorized) are not retried. A device that is
+ * already active (whoever started it, mdevctl included) is left alone: the daemon never
+ * races anyone for an active UUID. Pending retries end when the parent unregisters, the
+ * definition goes or turns manual, or the device becomes active. The last failure stays in
+ * Manager.Warnings (and Device.LastError) until the device starts. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manager.h"
+#include "mdp-names.h"
+#include "ops.h"
+#include "util/log.h"
+
+static void try_start(struct manager *m, struct device *d, bool initial);
+
+static bool retryable(const char *name)
+{
+        return name && (streq(name, MDP_ERROR_TIMEOUT) || streq(name, MDP_ERROR_BUSY) ||
+                        streq(name, MDP_ERROR_KERNEL) || streq(name, MDP_ERROR_NO_SUCH_TYPE) ||
+                        streq(name, MDP_ERROR_NO_SUCH_PARENT));
+}
+
+static void set_warning(struct manager *m, struct device *d, const char *msg)
+{
+        char *s = NULL;
+
+        if (streq_ptr(d->autostart_warning, msg))
+                return;
+        if (msg && !(s = strdup(msg)))
+                return;
+        free(d->autostart_warning);
+        d->autostart_warning = s;
+        manager_warnings_dirty(m);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct device *d = userdata;
+
+        d->autostart_timer = sd_event_source_disable_unref(d->autostart_timer);
+        try_start(d->manager, d, false);
+        return 0;
+}
+
+static void on_done(struct manager *m, const char *uuid, int r, const char *error_name, const char *message,
+                    void *userdata)
+{
+        bool initial = (bool)(uintptr_t)userdata;
+        struct device *d = manager_get_device(m, uuid);
+        const char *parent = d && d->autostart_parent ? d->autostart_parent : "?";
+
+        if (r >= 0) {
+                log_device(LOG_INFO, uuid, "Autostarted mdev %s on parent %s.", uuid, parent);
+                if (d)
+                        set_warning(m, d, NULL);
+        } else if (streq_ptr(error_name, MDP_ERROR_ALREADY_EXISTS)) {
+                log_device(LOG_INFO, uuid, "Autostart of mdev %s skipped: %s", uuid, strna(message));
+        } else if (d && retryable(error_name) && d->autostart_attempts < m->options.autostart_attempts &&
+                   manager_get_parent(m, parent)) {
+                uint64_t delay = (uint64_t)m->options.autostart_delay_ms << (d->autostart_attempts - 1);
+
+                if (delay > m->options.autostart_delay_max_ms)
+                        delay = m->options.autostart_delay_max_ms;
+                log_device(LOG_WARNING, uuid,
+                           "Autostart of mdev %s on parent %s failed (attempt %u of %u): %s Retrying in "
+                           "%llu ms.",
+                           uuid, parent, d->autostart_attempts, m->options.autostart_attempts,
+                           strna(message), (unsigned long long)delay);
+                d->autostart_timer = sd_event_source_disable_unref(d->autostart_timer);
+                if (sd_event_add_time_relative(m->event, &d->autostart_timer, CLOCK_MONOTONIC, delay * 1000,
+                                               1000, on_retry, d) < 0)
+                        log_device(LOG_ERR, uuid, "Cannot schedule the autostart retry of mdev %s.", uuid);
+        } else {
+                _cleanup_free_ char *w = NULL;
+
+                if (asprintf(&w, "Autostart of mdev %s on parent %s failed%s: %s", uuid, parent,
+                             d && d->autostart_attempts > 1 ? " (gave up after several attempts)" : "",
+                             strna(message)) < 0)
+                        w = NULL;
+                log_device(LOG_ERR, uuid, "%s", strna(w));
+                if (d)
+                        set_warning(m, d, w);
+        }
+        if (initial)
+                manager_initial_autostart_done(m);
+}
+
+static void try_start(struct manager *m, struct device *d, bool initial)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        const struct mdp_definition *def;
+        const char *parent = d->autostart_parent;
+        int r;
+
+        if (!parent || !manager_get_parent(m, parent))
+                return;
+        def = device_definition_on(d, parent);
+        if (!def || !def->autostart)
+                return; /* undefined or made manual meanwhile */
+        if (d->mdev) {
+                if (streq_ptr(d->mdev->parent, parent))
+                        log_device(LOG_INFO, d->uuid,
+                                   "mdev %s is already active on parent %s: nothing to autostart.", d->uuid,
+                                   parent);
+                else
+                        log_device(LOG_WARNING, d->uuid,
+                                   "mdev %s is defined to autostart on parent %s but is active on parent "
+                                   "%s: left "
+                                   "alone.",
+                                   d->uuid, parent, strna(d->mdev->parent));
+                set_warning(m, d, NULL);
+                return;
+        }
+        if (d->op) {
+                log_device(LOG_INFO, d->uuid,
+                           "mdev %s is busy (an operation is running): autostart skipped.", d->uuid);
+                return;
+        }
+        d->autostart_attempts++;
+        log_device(LOG_INFO, d->uuid, "Autostarting mdev %s (type %s on parent %s)%s.", d->uuid, def->type,
+                   parent, d->autostart_attempts > 1 ? ", retry" : "");
+        if (initial)
+                m->initial_autostarts++;
+        r = op_start(m, d, def, OP_ORIGIN_AUTOSTART, NULL, on_done, (void *)(uintptr_t)initial, &error);
+        if (r < 0) {
+                if (!sd_bus_error_is_set(&error))
+                        sd_bus_error_set_errnof(&error, -r, "Cannot start mdev %s: %s", d->uuid,
+                                                strerror(-r));
+                on_done(m, d->uuid, r, error.name, error.message, (void *)(uintptr_t)initial);
+        }
+}
+
+void autostart_parent(struct manager *m, struct parent *p, bool initial)
+{
+        _cleanup_free_ struct device **devs = NULL;
+        size_t n = 0;
+
+        if (manager_sorted_devices(m, &devs, &n) < 0) {
+                log_parent(LOG_ERR, p->name, "Cannot autostart the mdevs of parent %s: out of memory.",
+                           p->name);
+                return;
+        }
+        /* UUID order: deterministic, unlike mdevctl's readdir order. */
+        for (size_t i = 0; i < n; i++) {
+                struct device *d = devs[i];
+                const struct mdp_definition *def = device_definition_on(d, p->name);
+
+                if (!def || !def->autostart || d->autostart_generation == p->generation)
+                        continue;
+                d->autostart_generation = p->generation;
+                d->autostart_attempts = 0;
+                d->autostart_timer = sd_event_source_disable_unref(d->autostart_timer);
+                free(d->autostart_parent);
+                d->autostart_parent = strdup(p->name);
+                if (!d->autostart_parent)
+                        continue;
+                try_start(m, d, initial);
+        }
+}
+
+void autostart_cancel_device(struct device *d)
+{
+        d->autostart_timer = sd_event_source_disable_unref(d->autostart_timer);
+}
+
+void autostart_cancel_parent(struct manager *m, const char *parent)
+{
+        struct device *d;
+
+        HASHMAP_FOREACH (d, m->devices, c)
+                if (d->autostart_timer && streq_ptr(d->autostart_parent, parent)) {
+                        log_device(LOG_INFO, d->uuid,
+                                   "Parent %s went away: autostart retries of mdev %s end.", parent,
+                                   d->uuid);
+                        autostart_cancel_device(d);
+                }
+}
