@@ -4,9 +4,9 @@
  *
  * Retry policy: a start that fails for a reason that can pass (Timeout, Busy, KernelError,
  * NoSuchType: some drivers add types after registering, NoSuchParent: the parent flapped)
- * is tried again after options.autostart_delay_ms, doubling up to
- * options.autostart_delay_max_ms, for at most options.autostart_attempts attempts in all
- * (defaults: 5 attempts, 1 s, 2 s, 4 s, 8 s apart). Reasons that need a person
+ * is tried again after autostart.retry_interval_ms (mdevpasid.conf), doubling each time up
+ * to a minute, for at most autostart.attempts attempts in all (defaults: 3 attempts, 2 s
+ * then 4 s apart). autostart.enabled false turns autostart off. Reasons that need a person
  * (NoCapacity, InvalidArgs, InvalidConfig, NotAuthorized) are not retried. A device that is
  * already active (whoever started it, mdevctl included) is left alone: the daemon never
  * races anyone for an active UUID. Pending retries end when the parent unregisters, the
@@ -146,6 +146,14 @@ void autostart_parent(struct manager *m, struct parent *p, bool initial)
 {
         _cleanup_free_ struct device **devs = NULL;
         size_t n = 0;
+
+        if (!m->options.autostart) {
+                log_parent(LOG_INFO, p->name,
+                           "Autostart is disabled (mdevpasid.conf): parent %s's auto "
+                           "definitions are not started.",
+                           p->name);
+                return;
+        }
 
         if (manager_sorted_devices(m, &devs, &n) < 0) {
                 log_parent(LOG_ERR, p->name, "Cannot autostart the mdevs of parent %s: out of memory.",

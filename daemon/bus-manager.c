@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bus-errors.h"
+#include "iommu-decode.h"
 #include "manager.h"
 #include "mdev-backend.h"
 #include "mdp-names.h"
@@ -178,15 +179,72 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
 }
 
+/* Each decoded register field (IOMMU-SPEC.md §2.2-§2.4): "yes"/"no" for a bit, the value
+ * for a wider field, "unknown" when the register could not be read. */
+static int append_iommu_caps(sd_bus_message *reply, const struct mdp_iommu *iommu)
+{
+        _cleanup_free_ struct mdp_reg_field *fields = NULL;
+        size_t n = 0;
+        int r;
+
+        r = mdp_iommu_decode_fields(&iommu->regs, &fields, &n);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                char buf[32];
+                const char *v;
+                bool dup = false;
+
+                for (size_t k = 0; k < i && !dup; k++)
+                        dup = streq(fields[k].name, fields[i].name);
+                if (dup)
+                        continue;
+                if (fields[i].present == MDP_UNKNOWN)
+                        v = "unknown";
+                else if (fields[i].width == 1)
+                        v = fields[i].present == MDP_YES ? "yes" : "no";
+                else {
+                        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)fields[i].value);
+                        v = buf;
+                }
+                r = sd_bus_message_append(reply, "{ss}", fields[i].name, v);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
 static int property_get_iommus(sd_bus *bus, const char *path, const char *interface, const char *property,
                                sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
+        struct manager *m = userdata;
+        const struct mdp_iommu *iommus = NULL;
+        size_t n = 0;
         int r;
 
-        /* IOMMU instances arrive with the host model's instance reader. */
+        if (m->iommus)
+                iommus = mdp_host_iommus(m->iommus, &n);
         r = sd_bus_message_open_container(reply, 'a', "(ssa{ss})");
         if (r < 0)
                 return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_open_container(reply, 'r', "ssa{ss}");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "ss", iommus[i].name,
+                                          mdp_iommu_family_to_string(iommus[i].family));
+                if (r < 0)
+                        return r;
+                r = append_iommu_caps(reply, &iommus[i]);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
         return sd_bus_message_close_container(reply);
 }
 

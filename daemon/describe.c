@@ -4,9 +4,11 @@
  * records inside properties use the names of their fields; a value D-Bus shows as "" or -1
  * because it is absent is null here (STYLE.md "JSON"). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "iommu-decode.h"
 #include "manager.h"
 #include "util/json.h"
 
@@ -150,6 +152,40 @@ static json_object *device_json(const struct device *d)
         return TAKE_PTR(o);
 }
 
+static json_object *iommu_json(const struct mdp_iommu *iommu)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        _cleanup_free_ struct mdp_reg_field *fields = NULL;
+        json_object *caps;
+        size_t n = 0;
+
+        if (!o || mdp_iommu_decode_fields(&iommu->regs, &fields, &n) < 0 ||
+            add(o, "Name", json_object_new_string(iommu->name), false) < 0 ||
+            add(o, "Family", json_object_new_string(mdp_iommu_family_to_string(iommu->family)), false) < 0)
+                return NULL;
+        caps = json_object_new_object();
+        if (add(o, "Capabilities", caps, false) < 0)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                char buf[32];
+                const char *v;
+
+                if (json_object_object_get_ex(caps, fields[i].name, NULL))
+                        continue; /* the first field of that name, as Manager.Iommus */
+                if (fields[i].present == MDP_UNKNOWN)
+                        v = "unknown";
+                else if (fields[i].width == 1)
+                        v = fields[i].present == MDP_YES ? "yes" : "no";
+                else {
+                        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)fields[i].value);
+                        v = buf;
+                }
+                if (add(caps, fields[i].name, json_object_new_string(v), false) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(o);
+}
+
 int manager_describe(struct manager *m, char **ret)
 {
         _cleanup_json_ json_object *root = json_object_new_object();
@@ -166,9 +202,21 @@ int manager_describe(struct manager *m, char **ret)
             manager_sorted_devices(m, &devs, &n_devs) < 0)
                 return -ENOMEM;
         warnings = manager_compute_warnings(m);
-        if (add(root, "Version", json_object_new_string(PACKAGE_VERSION), false) < 0 ||
-            add(root, "Iommus", json_object_new_array(), false) < 0)
+        if (add(root, "Version", json_object_new_string(PACKAGE_VERSION), false) < 0)
                 return -ENOMEM;
+        {
+                json_object *ia = json_object_new_array();
+                const struct mdp_iommu *iommus = NULL;
+                size_t n_iommus = 0;
+
+                if (add(root, "Iommus", ia, false) < 0)
+                        return -ENOMEM;
+                if (m->iommus)
+                        iommus = mdp_host_iommus(m->iommus, &n_iommus);
+                for (size_t i = 0; i < n_iommus; i++)
+                        if (append(ia, iommu_json(&iommus[i])) < 0)
+                                return -ENOMEM;
+        }
         kf = json_object_new_object();
         if (add(root, "KernelFeatures", kf, false) < 0)
                 return -ENOMEM;

@@ -25,7 +25,8 @@ static void help(void)
                "     --start-timeout=MS         Wait this long for a created mdev to bind (default %u)\n"
                "     --stop-timeout=MS          Report Busy when a removal blocks this long (default %u)\n"
                "     --autostart-attempts=N     Tries per autostart device and registration (default %u)\n"
-               "     --autostart-delay=MS       First autostart retry delay, doubling (default %u)\n\n"
+               "     --autostart-delay=MS       First autostart retry delay, doubling (default %u)\n"
+               "Defaults come from /etc/mdevpasid/mdevpasid.conf; options given here override it.\n\n"
                "Environment: MDEVPASID_ROOT re-roots /sys, /dev, /proc, /etc and /var/lib (tests);\n"
                "MDEVPASID_LOG_LEVEL sets the log level.\n",
                arg_options.start_timeout_ms, arg_options.stop_timeout_ms, arg_options.autostart_attempts,
@@ -92,23 +93,29 @@ static int parse_argv(int argc, char *argv[])
                                 return -EINVAL;
                         }
                         log_set_max_level(level);
+                        arg_options.log_level = level;
+                        arg_options.set |= OPT_LOG_LEVEL;
                         break;
                 }
                 case ARG_START_TIMEOUT:
                         if (parse_ms("--start-timeout", optarg, 1, &arg_options.start_timeout_ms) < 0)
                                 return -EINVAL;
+                        arg_options.set |= OPT_START_TIMEOUT;
                         break;
                 case ARG_STOP_TIMEOUT:
                         if (parse_ms("--stop-timeout", optarg, 1, &arg_options.stop_timeout_ms) < 0)
                                 return -EINVAL;
+                        arg_options.set |= OPT_STOP_TIMEOUT;
                         break;
                 case ARG_AUTOSTART_ATTEMPTS:
                         if (parse_ms("--autostart-attempts", optarg, 1, &arg_options.autostart_attempts) < 0)
                                 return -EINVAL;
+                        arg_options.set |= OPT_AUTOSTART_ATTEMPTS;
                         break;
                 case ARG_AUTOSTART_DELAY:
                         if (parse_ms("--autostart-delay", optarg, 1, &arg_options.autostart_delay_ms) < 0)
                                 return -EINVAL;
+                        arg_options.set |= OPT_AUTOSTART_DELAY;
                         break;
                 default:
                         return -EINVAL;

@@ -24,13 +24,26 @@
 
 void manager_options_default(struct manager_options *o)
 {
-        *o = (struct manager_options){
-                .start_timeout_ms = 10000,
-                .stop_timeout_ms = 10000,
-                .autostart_attempts = 5,
-                .autostart_delay_ms = 1000,
-                .autostart_delay_max_ms = 30000,
-        };
+        struct mdp_daemon_config c;
+
+        mdp_daemon_config_init(&c);
+        *o = (struct manager_options){.autostart_delay_max_ms = 60000};
+        manager_options_apply_config(o, &c);
+}
+
+void manager_options_apply_config(struct manager_options *o, const struct mdp_daemon_config *c)
+{
+        if (!(o->set & OPT_START_TIMEOUT))
+                o->start_timeout_ms = c->start_timeout_ms;
+        if (!(o->set & OPT_STOP_TIMEOUT))
+                o->stop_timeout_ms = c->remove_timeout_ms;
+        if (!(o->set & OPT_AUTOSTART_ATTEMPTS))
+                o->autostart_attempts = c->autostart_attempts;
+        if (!(o->set & OPT_AUTOSTART_DELAY))
+                o->autostart_delay_ms = c->autostart_retry_interval_ms;
+        if (!(o->set & OPT_LOG_LEVEL))
+                o->log_level = c->log_level;
+        o->autostart = c->autostart;
 }
 
 uint64_t now_realtime_usec(void)
@@ -266,7 +279,52 @@ static void load_state(struct manager *m)
         }
 }
 
-/* ---- profiles, kernel ---- */
+/* ---- configuration, policy, profiles, IOMMUs ---- */
+
+static void apply_policy(struct manager *m, struct mdp_policy *p)
+{
+        mdp_policy_unref(m->policy);
+        m->policy = p;
+        manager_options_apply_config(&m->options, mdp_policy_daemon_config(p));
+        if (!(m->options.set & OPT_LOG_LEVEL) && !getenv(MDP_ENV_LOG_LEVEL))
+                log_set_max_level(m->options.log_level);
+}
+
+/* All or nothing: on failure the previous policy stays. */
+static int load_policy(struct manager *m, char **ret_error)
+{
+        struct mdp_conf_messages msgs = {0};
+        struct mdp_policy *p = NULL;
+        int r;
+
+        r = mdp_policy_load(m->ctx, &p, &msgs);
+        for (size_t i = 0; i < msgs.n_warnings; i++)
+                log_warning("%s", msgs.warnings[i]);
+        if (r < 0) {
+                log_error("Configuration not loaded: %s", msgs.error ? msgs.error : strerror(-r));
+                if (ret_error)
+                        *ret_error = strdup(msgs.error ? msgs.error : strerror(-r));
+                mdp_conf_messages_done(&msgs);
+                return r;
+        }
+        mdp_conf_messages_done(&msgs);
+        apply_policy(m, p);
+        return 0;
+}
+
+static void load_iommus(struct manager *m)
+{
+        struct mdp_host *h = NULL;
+        int r;
+
+        r = mdp_host_scan_parts(m->ctx, MDP_SCAN_IOMMUS, &h);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot read the IOMMU instances: %m");
+                return;
+        }
+        mdp_host_unref(m->iommus);
+        m->iommus = h;
+}
 
 static int load_profiles(struct manager *m, char **ret_error)
 {
@@ -458,6 +516,7 @@ void manager_initial_autostart_done(struct manager *m)
 
 int manager_startup(struct manager *m)
 {
+        _cleanup_free_ char *policy_error = NULL, *profile_error = NULL;
         _cleanup_free_ struct parent **parents = NULL;
         _cleanup_free_ struct device **undo = NULL;
         size_t n = 0, n_undo = 0;
@@ -468,7 +527,29 @@ int manager_startup(struct manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot monitor uevents: %m");
         load_state(m);
-        (void)load_profiles(m, NULL);
+        if (load_policy(m, &policy_error) < 0) {
+                char *notice = NULL;
+                struct mdp_policy *p = NULL;
+
+                if (asprintf(&notice,
+                             "Configuration not loaded (%s); the built-in defaults are used until it is "
+                             "fixed and "
+                             "reloaded.",
+                             strna(policy_error)) >= 0)
+                        manager_add_notice(m, notice);
+                if (mdp_policy_new_default(&p) >= 0)
+                        apply_policy(m, p);
+        }
+        if (load_profiles(m, &profile_error) < 0) {
+                char *notice = NULL;
+                if (asprintf(&notice,
+                             "Vendor profiles not loaded (%s); every mdev type is classified as emulated "
+                             "until "
+                             "this is fixed and reloaded.",
+                             strna(profile_error)) >= 0)
+                        manager_add_notice(m, notice);
+        }
+        load_iommus(m);
         r = coldplug(m);
         if (r < 0)
                 return r;
@@ -509,12 +590,34 @@ int manager_reload(struct manager *m, char **ret_error)
         int r;
 
         (void)sd_notify(false, "RELOADING=1\nSTATUS=Reloading.");
-        log_info("Reloading definitions and vendor profiles.");
-        r = load_profiles(m, ret_error);
-        if (r < 0) {
-                (void)sd_notify(false, "READY=1\nSTATUS=Reload failed; the previous configuration stays.");
-                return r;
+        log_info("Reloading the configuration, policy, vendor profiles and definitions.");
+        {
+                struct mdp_conf_messages msgs = {0};
+                struct mdp_policy *policy = NULL;
+
+                /* Both are checked before either is applied: a bad file changes nothing. */
+                r = mdp_policy_load(m->ctx, &policy, &msgs);
+                if (r < 0 && ret_error)
+                        *ret_error = strdup(msgs.error ? msgs.error : strerror(-r));
+                mdp_conf_messages_done(&msgs);
+                if (r >= 0) {
+                        r = load_profiles(m, ret_error);
+                        if (r < 0)
+                                mdp_policy_unref(policy);
+                        else
+                                apply_policy(m, policy);
+                }
+                if (r < 0) {
+                        log_error("Reload failed: %s", ret_error && *ret_error ? *ret_error : strerror(-r));
+                        (void)sd_notify(false,
+                                        "READY=1\nSTATUS=Reload failed; the previous configuration stays.");
+                        return r;
+                }
         }
+        load_iommus(m);
+        if (m->bus_ready)
+                (void)sd_bus_emit_properties_changed(m->bus, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Iommus",
+                                                     NULL);
         mdp_kernel_features_free(m->kernel);
         m->kernel = NULL;
         (void)mdp_kernel_features_read(m->ctx, &m->kernel);
@@ -561,8 +664,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 {
         _cleanup_free_ char *err = NULL;
 
-        if (manager_reload(userdata, &err) < 0)
-                log_error("Reload failed: %s", strna(err));
+        (void)manager_reload(userdata, &err);
         return 0;
 }
 
@@ -635,6 +737,8 @@ struct manager *manager_free(struct manager *m)
         mdp_host_unref(m->snapshot);
         mdp_state_free(m->state);
         mdp_profiles_unref(m->profiles);
+        mdp_policy_unref(m->policy);
+        mdp_host_unref(m->iommus);
         mdp_kernel_features_free(m->kernel);
         strv_free(m->definition_problems);
         strv_free(m->notices);

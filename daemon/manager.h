@@ -16,6 +16,7 @@
 #include "ctx.h"
 #include "definition.h"
 #include "host.h"
+#include "policy.h"
 #include "profile.h"
 #include "state.h"
 #include "util/hashmap.h"
@@ -76,14 +77,28 @@ struct device {
         char *autostart_warning; /* the final failure, shown in Warnings until it starts */
 };
 
+/* The effective settings: mdevpasid.conf (lib/policy.h), each overridden by the command
+ * line when given there (the bit in `set`). */
+enum {
+        OPT_START_TIMEOUT = 1 << 0,
+        OPT_STOP_TIMEOUT = 1 << 1,
+        OPT_AUTOSTART_ATTEMPTS = 1 << 2,
+        OPT_AUTOSTART_DELAY = 1 << 3,
+        OPT_LOG_LEVEL = 1 << 4,
+};
 struct manager_options {
+        unsigned set;                /* OPT_* given on the command line */
         unsigned start_timeout_ms;   /* create until the device is present and bound */
         unsigned stop_timeout_ms;    /* remove until Busy is reported */
-        unsigned autostart_attempts; /* tries per device and parent registration */
+        bool autostart;              /* autostart.enabled */
+        unsigned autostart_attempts; /* tries per device and parent registration, first included */
         unsigned autostart_delay_ms; /* first retry delay; doubles each time */
         unsigned autostart_delay_max_ms;
+        int log_level;
 };
 void manager_options_default(struct manager_options *o);
+/* o's values not set on the command line, from the configuration. */
+void manager_options_apply_config(struct manager_options *o, const struct mdp_daemon_config *c);
 
 struct manager {
         sd_event *event;
@@ -91,6 +106,7 @@ struct manager {
         bool bus_ready; /* objects registered and name requested: signals are sent */
         struct mdp_ctx *ctx;
         struct manager_options options;
+        struct mdp_policy *policy; /* mdevpasid.conf and policy.d */
         struct udev_watch *udev;
         struct worker *worker;
 
@@ -102,6 +118,7 @@ struct manager {
         bool state_readonly; /* state.json is from a newer version: never overwritten */
         struct mdp_profiles *profiles;
         struct mdp_kernel_features *kernel;
+        struct mdp_host *iommus; /* IOMMU instances (Manager.Iommus), read at start and reload */
 
         /* Warnings (Manager.Warnings) come from these lists and the devices. */
         char **definition_problems; /* "path: reason" of skipped definition files */
@@ -124,8 +141,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct manager *, manager_free)
 /* Coldplug, reconcile, bus, autostart; READY=1 follows once the first autostarts finish. */
 int manager_startup(struct manager *m);
 int manager_run(struct manager *m);
-/* Reload (SIGHUP and the Reload method): definitions, profiles. On a bad profile file the
- * previous profiles stay and *ret_error names the file. */
+/* Reload (SIGHUP and the Reload method): configuration and policy, vendor profiles,
+ * definitions, and a resync with sysfs. A bad configuration, policy or profile file changes
+ * nothing (the previous ones stay) and *ret_error names the file. */
 int manager_reload(struct manager *m, char **ret_error);
 /* Persists the state file; logs failures. */
 int manager_save_state(struct manager *m);
