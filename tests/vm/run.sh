@@ -14,7 +14,7 @@
 #                         else BUILDDIR/vm-work)
 #        MDP_VM_TIMEOUT   seconds one boot may take before it counts as hung (default 300)
 #        MDP_VM_BINARIES  programs of the build tree to put in the guest, relative to
-#                         BUILDDIR (set by `make check-vm` from bin_PROGRAMS/sbin_PROGRAMS)
+#                         BUILDDIR (default: bin_PROGRAMS and sbin_PROGRAMS of its Makefile)
 #        MDP_VM_SMP       guest CPUs (default 2)
 #        MDP_VM_VARIANTS  the boots when none is named (default "sm legacy")
 #        MDP_VM_VERBOSE   1: the guest prints the diagnostics of passing cases too
@@ -39,7 +39,14 @@ while [ $# -gt 0 ]; do
 done
 [ ${#VARIANTS[@]} -gt 0 ] || read -r -a VARIANTS <<<"${MDP_VM_VARIANTS:-sm legacy}"
 BUILD=${BUILD:-$SRC/build}
-[ -d "$BUILD" ] || { echo "vm: build directory $BUILD does not exist; configure and build first (or pass --builddir)" >&2; exit 2; }
+[ -f "$BUILD/Makefile" ] || { echo "vm: $BUILD is not a configured build directory; configure and build first (or pass --builddir)" >&2; exit 2; }
+if [ -z "${MDP_VM_BINARIES+set}" ]; then
+        make -s --no-print-directory -C "$BUILD" Makefile >/dev/null
+        MDP_VM_BINARIES=$(make -s --no-print-directory -C "$BUILD" print-vm-binaries)
+        # shellcheck disable=SC2086
+        make -s --no-print-directory -C "$BUILD" $MDP_VM_BINARIES tests/vm/vfio-hold ||
+                { echo "vm: building $MDP_VM_BINARIES tests/vm/vfio-hold in $BUILD failed" >&2; exit 1; }
+fi
 
 if [ -n "${MDP_VM_WORKDIR:-}" ]; then
         W=$MDP_VM_WORKDIR
@@ -239,6 +246,7 @@ initramfs() {
         mkdir -p "$ST"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,run,tmp,var/lib,root}
         cp "$HERE/guest-init.sh" "$ST/init"
         cp "$HERE/guest-test.sh" "$ST/guest-test.sh"
+        cp "$HERE/guest-product.sh" "$ST/guest-product.sh"
         chmod 0755 "$ST/init" "$ST/guest-test.sh"
         printf 'root:x:0:0:root:/root:/bin/sh\n' >"$ST/etc/passwd"
         printf 'root:x:0:\n' >"$ST/etc/group"
