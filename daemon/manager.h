@@ -125,6 +125,7 @@ struct manager {
         char **notices;             /* one-time events: recovered operations, state problems */
         char **warnings;            /* the last value sent, to emit only changes */
         unsigned n_foreign;
+        unsigned generation; /* last parent registration number handed out */
 
         /* start-up */
         unsigned initial_autostarts; /* first attempts still running before READY=1 */
@@ -164,6 +165,8 @@ int manager_ensure_device(struct manager *m, const char *uuid, struct device **r
 int manager_refresh_parent(struct manager *m, const char *name, bool *ret_registered);
 /* Re-reads one mdev (add, bind, unbind, remove) and its parent's available instances. */
 int manager_refresh_mdev(struct manager *m, const char *uuid);
+/* Drops a parent from the model (it unregistered), whatever sysfs shows now. */
+void manager_forget_parent(struct manager *m, const char *name);
 /* Re-reads available_instances of every type of a parent. */
 void manager_refresh_available(struct manager *m, const char *parent);
 /* Re-reads the definitions of one UUID from /etc/mdevctl.d (mdevctl may have changed

@@ -545,6 +545,14 @@ static void parent_remove(struct manager *m, struct parent *p)
         refresh_devices_of_parent(m, name);
 }
 
+void manager_forget_parent(struct manager *m, const char *name)
+{
+        struct parent *p = manager_get_parent(m, name);
+
+        if (p)
+                parent_remove(m, p);
+}
+
 int manager_refresh_parent(struct manager *m, const char *name, bool *ret_registered)
 {
         _cleanup_(mdp_parent_freep) struct mdp_parent *rec = NULL;
@@ -568,7 +576,8 @@ int manager_refresh_parent(struct manager *m, const char *name, bool *ret_regist
                 if (r < 0)
                         return log_parent_errno(LOG_ERR, r, name, "Cannot add parent %s: %m", name);
                 TAKE_PTR(rec);
-                p->generation++;
+                /* Unique across parent objects: a parent that comes back gets a new one. */
+                p->generation = ++m->generation;
                 log_parent(LOG_INFO, name, "Parent %s registered (%s, %zu type%s).", name,
                            strna(mdp_parent_driver_string(p->record)), p->record->n_types,
                            p->record->n_types == 1 ? "" : "s");

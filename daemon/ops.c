@@ -53,6 +53,7 @@ struct op_job {
 };
 
 struct op {
+        uint64_t id; /* unique: tells whether a device still runs this operation */
         struct manager *m;
         struct mdp_ctx *ctx; /* own reference: a job may outlive the manager at exit */
         enum op_kind kind;
@@ -82,6 +83,16 @@ struct op {
 
 static struct op *all_ops;
 static unsigned n_ops;
+static uint64_t next_op_id = 1;
+
+/* Whether the operation id still runs on the device: a model refresh can finish (and
+ * free) the operation that asked for it. */
+static bool op_still_running(struct manager *m, const char *uuid, uint64_t id)
+{
+        struct device *d = manager_get_device(m, uuid);
+
+        return d && d->op && d->op->id == id;
+}
 
 unsigned op_count(void)
 {
@@ -148,6 +159,7 @@ static struct op *op_new(struct manager *m, enum op_kind kind, enum op_origin or
 
         if (!op)
                 return NULL;
+        op->id = next_op_id++;
         op->all_next = all_ops;
         if (all_ops)
                 all_ops->all_prev = op;
@@ -451,10 +463,15 @@ static int on_wait_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         _cleanup_free_ char *sentence = NULL;
         struct device *d;
 
+        struct manager *m = op->m;
+        char uuid[MDP_UUID_STRING_MAX];
+        uint64_t id = op->id;
+
         op->timer = sd_event_source_disable_unref(op->timer);
         /* A last look at sysfs, in case a uevent was lost. */
-        (void)manager_refresh_mdev(op->m, op->uuid);
-        if (op->phase != PHASE_WAIT)
+        memcpy(uuid, op->uuid, sizeof(uuid));
+        (void)manager_refresh_mdev(m, uuid);
+        if (!op_still_running(m, uuid, id) || op->phase != PHASE_WAIT)
                 return 0; /* the refresh moved it on */
         if (device_ready(op->m, op->uuid)) {
                 start_attrs(op);
@@ -562,9 +579,9 @@ static void stop_succeeded(struct op *op)
                    op->kind == OP_REMOVE ? "Removed" : "Stopped", op->uuid, op->type, op->parent,
                    op->replied ? " after its holder let go" : "");
         device_release_op(op, DEVICE_INACTIVE, NULL, true);
-        op_reply_success(op);
-        op_finish(op);
         manager_refresh_available(m, op->parent);
+        op_reply_success(op);
+        op_finish(op); /* may free op */
 }
 
 static void stop_failed(struct op *op, const char *name, int errnum, const char *message)
@@ -584,8 +601,17 @@ static int on_stop_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         op->timer = sd_event_source_disable_unref(op->timer);
         if (op->phase == PHASE_WAIT_GONE) {
                 /* remove returned but the device is still listed: look once more. */
-                (void)manager_refresh_mdev(op->m, op->uuid);
-                if (!device_ready(op->m, op->uuid) && !manager_get_device(op->m, op->uuid)->mdev) {
+                struct manager *m = op->m;
+                char uuid[MDP_UUID_STRING_MAX];
+                uint64_t id = op->id;
+                struct device *d;
+
+                memcpy(uuid, op->uuid, sizeof(uuid));
+                (void)manager_refresh_mdev(m, uuid);
+                if (!op_still_running(m, uuid, id) || op->phase != PHASE_WAIT_GONE)
+                        return 0; /* the refresh finished it */
+                d = manager_get_device(m, uuid);
+                if (!d || !d->mdev) {
                         stop_succeeded(op);
                         return 0;
                 }
