@@ -1,6 +1,8 @@
 # tests/: Check programs run through tests/run-test.sh.
 # make check-vm (the real kernel under QEMU) lives in tests/vm/.
 include $(srcdir)/tests/vm/local.mk
+# The simulated host (mdp-kernel-sim) and its write shim live in tests/sim/.
+include $(srcdir)/tests/sim/local.mk
 TEST_EXTENSIONS = .sh
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
 SH_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
