@@ -24,4 +24,20 @@ tests_sim_libmdpsimshim_la_SOURCES = tests/sim/sim-shim.c tests/sim/sim-proto.h
 tests_sim_libmdpsimshim_la_LDFLAGS = -module -avoid-version -shared -rpath $(abs_top_builddir)/tests/sim
 tests_sim_libmdpsimshim_la_LIBADD = -ldl -lpthread
 
+# A trivial bus service for the harness's own tests.
+check_PROGRAMS += tests/sim/mdp-test-service
+tests_sim_mdp_test_service_SOURCES = tests/sim/mdp-test-service.c
+tests_sim_mdp_test_service_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+tests_sim_mdp_test_service_LDADD = $(SYSTEMD_LIBS)
+tests_sim_mdp_test_service_LDFLAGS = -no-install
+
 EXTRA_DIST += tests/sim/README.md
+
+# The integration harness (tests/harness.h) for Check programs: link $(MDP_HARNESS_LIBS),
+# compile with $(MDP_HARNESS_CFLAGS).
+check_LTLIBRARIES += tests/libharness.la
+tests_libharness_la_SOURCES = tests/harness.h tests/harness.c tests/sim/sim-client.h tests/sim/sim-client.c
+tests_libharness_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tests \
+	-DMDP_TOP_BUILDDIR=\"$(abs_top_builddir)\"
+MDP_HARNESS_CFLAGS = $(SYSTEMD_CFLAGS) -I$(top_srcdir)/tests
+MDP_HARNESS_LIBS = $(top_builddir)/tests/libharness.la $(SYSTEMD_LIBS)
