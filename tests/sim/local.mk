@@ -41,3 +41,11 @@ tests_libharness_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(CHECK_CFLAGS) -I$(
 	-DMDP_TOP_BUILDDIR=\"$(abs_top_builddir)\"
 MDP_HARNESS_CFLAGS = $(SYSTEMD_CFLAGS) -I$(top_srcdir)/tests
 MDP_HARNESS_LIBS = $(top_builddir)/tests/libharness.la $(SYSTEMD_LIBS)
+
+# The simulated host against the real-kernel captures, without any daemon; and the harness.
+check_PROGRAMS += tests/check_sim
+tests_check_sim_SOURCES = tests/check_sim.c
+tests_check_sim_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_HARNESS_CFLAGS) $(UDEV_CFLAGS)
+tests_check_sim_LDADD = $(MDP_HARNESS_LIBS) $(MDP_TEST_LIBS) $(UDEV_LIBS) -lpthread
+tests_check_sim_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_sim
