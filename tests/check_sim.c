@@ -998,14 +998,14 @@ END_TEST
 
 /* ----- generated hosts (tests/tools/gen-fake-sysfs.py), both layouts ------------------------------- */
 
-static char *generate(const char *layout, int active)
+static char *generate(const char *layout, int active, bool kernel_like)
 {
         char *dir = test_mkdtemp("simgen"), *cmd;
 
         ck_assert_int_ge(asprintf(&cmd,
                                   "env -u LD_PRELOAD python3 '%s/tests/tools/gen-fake-sysfs.py' '%s/host' --layout %s "
-                                  "--active %d --defined %d >/dev/null",
-                                  test_srcdir(), dir, layout, active, active),
+                                  "--active %d --defined %d %s >/dev/null",
+                                  test_srcdir(), dir, layout, active, active, kernel_like ? "--kernel-like" : ""),
                          0);
         ck_assert_int_eq(system(cmd), 0);
         free(cmd);
@@ -1014,9 +1014,10 @@ static char *generate(const char *layout, int active)
 
 START_TEST(test_generated_hosts)
 {
-        const char *layout = _i == 0 ? "single" : "sriov";
-        int n = _i == 0 ? 200 : 40; /* the disk here is slow: each SR-IOV VF is 16 types */
-        char *dir = generate(layout, n), *host, *out;
+        /* 0: single, 1: sriov, 2: single --kernel-like */
+        const char *layout = _i == 1 ? "sriov" : "single";
+        int n = _i == 1 ? 40 : 200; /* the disk here is slow: each SR-IOV VF is 16 types */
+        char *dir = generate(layout, n, _i == 2), *host, *out;
         struct harness *h;
         int lines = 0;
 
@@ -1038,12 +1039,28 @@ START_TEST(test_generated_hosts)
                 snprintf(p, sizeof(p), "%s/etc/mdevctl.d", harness_root(h));
                 ck_assert(exists(p));
         }
-        if (_i == 0) {
+        if (_i != 1) {
                 const char *t = "/sys/class/mdev_bus/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_4";
                 long before = available(t);
+                char link[256] = "";
                 ck_assert_int_eq(create(t, U1), 0);
                 ck_assert_int_eq(available(t), before - 1);
                 ck_assert(exists("/sys/bus/mdev/devices/" U1 "/iommu_group"));
+                ck_assert_int_gt(readlink("/sys/bus/mdev/devices/" U1 "/driver", link, sizeof(link) - 1), 0);
+                /* the driver the generated children show (kernel-like), else the only one there is */
+                ck_assert_str_eq(strrchr(link, '/') + 1, "vfio_mdev");
+                if (_i == 2) {
+                        /* a generated child: its emulated group goes with it */
+                        char *list = sim(h, "list"), path[256], first[37] = "";
+                        int g, nv;
+                        memcpy(first, list, 36); /* the first generated mdev */
+                        mdev_numbers(h, first, &g, &nv);
+                        snprintf(path, sizeof(path), "%s/sys/kernel/iommu_groups/%d", harness_root(h), g);
+                        ck_assert_msg(exists(path), "%s", path);
+                        ck_assert_int_eq(remove_mdev(first), 0);
+                        ck_assert_msg(!exists(path), "%s stayed", path);
+                        free(list);
+                }
         } else {
                 /* one mdev per VF; the other types of a VF are still free (the generator's choice) */
                 const char *t = "/sys/class/mdev_bus/0000:41:00.0/mdev_supported_types/nvidia-551";
@@ -1371,7 +1388,7 @@ static Suite *sim_suite(void)
         tcase_add_test(tc, test_faults);
         tcase_add_test(tc, test_stale_descriptor);
         tcase_add_loop_test(tc, test_all_captures, 0, 6);
-        tcase_add_loop_test(tc, test_generated_hosts, 0, 2);
+        tcase_add_loop_test(tc, test_generated_hosts, 0, 3);
         tcase_add_test(tc, test_cli_daemon);
         suite_add_tcase(s, tc);
 

@@ -228,7 +228,8 @@ static void group_event(struct sim *s, struct sim_mdev *m, const char *action)
         sim_uevent(s, action, v, "vfio", dn, ma, mi, NULL);
 }
 
-static void group_remove(struct sim *s, struct sim_mdev *m)
+/* The vfio group device of m's group goes (vfio_device_group_unregister). */
+static void vfio_group_remove(struct sim *s, struct sim_mdev *m)
 {
         g_autofree char *f = NULL, *node = NULL;
 
@@ -239,14 +240,30 @@ static void group_remove(struct sim *s, struct sim_mdev *m)
         g_free(f);
         f = g_strdup_printf("devices/virtual/vfio/%d", m->group);
         sim_rm_rf(s, f);
-        g_free(f);
-        f = g_strdup_printf("%s/iommu_group", m->devpath);
+        sim_bitmap_set(&s->vfio_minors, (unsigned)m->vfio_minor, false);
+}
+
+/* m leaves its IOMMU group; a group without devices is released (iommu_group_remove_device). */
+static void group_leave(struct sim *s, struct sim_mdev *m)
+{
+        g_autofree char *f = g_strdup_printf("%s/iommu_group", m->devpath);
+        g_autofree char *g = g_strdup_printf("kernel/iommu_groups/%d", m->group);
+        g_autofree char *devs = g_strdup_printf("%s/%s/devices", s->sys, g);
+        GDir *d;
+        bool empty;
+
         sim_unlink(s, f);
         g_free(f);
-        f = g_strdup_printf("kernel/iommu_groups/%d", m->group);
-        sim_rm_rf(s, f);
-        sim_bitmap_set(&s->groups, (unsigned)m->group, false);
-        sim_bitmap_set(&s->vfio_minors, (unsigned)m->vfio_minor, false);
+        f = g_strdup_printf("%s/devices/%s", g, m->uuid);
+        sim_unlink(s, f);
+        d = g_dir_open(devs, 0, NULL);
+        empty = !d || !g_dir_read_name(d);
+        if (d)
+                g_dir_close(d);
+        if (empty) {
+                sim_rm_rf(s, g);
+                sim_bitmap_set(&s->groups, (unsigned)m->group, false);
+        }
 }
 
 static void vfio_dev_add(struct sim *s, struct sim_mdev *m)
@@ -414,12 +431,11 @@ static void mdev_do_remove(struct sim *s, struct sim_mdev *m)
                 vfio_dev_event(s, m, "remove");
         }
         if (m->group >= 0 && m->vfio_minor >= 0) {
-                group_remove(s, m);
+                vfio_group_remove(s, m);
                 group_event(s, m, "remove");
-        } else if (m->group >= 0) {
-                g_autofree char *f = g_strdup_printf("kernel/iommu_groups/%d/devices/%s", m->group, m->uuid);
-                sim_unlink(s, f);
         }
+        if (m->group >= 0)
+                group_leave(s, m);
         if (m->type) {
                 m->type->pool->used -= m->type->cost;
                 sim_pool_update_available(s, m->parent, m->type->pool);

@@ -380,7 +380,7 @@ static long sample_type_cost(const char *driver, struct sim_type *t)
 
 /* The mdev driver the children of p bind to: a driver directory named after a virtual parent
  * (mtty), else one named after the parent's own driver, else the only one there is, else
- * the parent's driver or name. */
+ * the parent's driver or name. A live child's driver link overrides this (load_mdevs). */
 static char *guess_mdev_driver(struct sim *s, struct sim_parent *p)
 {
         g_autofree char *drivers = sim_path(s, "bus/mdev/drivers");
@@ -584,6 +584,15 @@ static void load_mdevs(struct sim *s)
                 m->group = m->vfio_minor = m->vfio_dev = -1;
                 tlink = g_strdup_printf("%s/mdev_type", m->devpath);
                 m->type_id = sim_link_basename(s, tlink);
+                if (p->children->len == 0) {
+                        /* the driver a live child is bound to is the one new children get */
+                        g_autofree char *dlink = g_strdup_printf("%s/driver", m->devpath);
+                        g_autofree char *drv = sim_link_basename(s, dlink);
+                        if (drv) {
+                                g_free(p->mdev_driver);
+                                p->mdev_driver = g_steal_pointer(&drv);
+                        }
+                }
                 glink = g_strdup_printf("%s/iommu_group", m->devpath);
                 gid = sim_link_basename(s, glink);
                 if (gid) {
