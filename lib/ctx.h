@@ -49,7 +49,9 @@ void mdp_ctx_set_log_priority(struct mdp_ctx *ctx, int priority);
  * when sysfs shows neither), type_id the type directory name. Return 1 when a profile
  * declares the type, with *ret_class set and basis holding a short reason ("profile X");
  * 0 when no profile declares it; a negative errno on failure (the type is then emulated
- * and the basis says the classifier failed). Without a classifier everything is emulated. */
+ * and the basis says the classifier failed). Without a classifier everything is emulated.
+ * It is called from whichever thread reads the host model, so it must be thread-safe if
+ * the caller reads from several threads. */
 typedef int (*mdp_classify_fn)(void *userdata, const char *parent_driver, const char *type_id,
                                enum mdp_mdev_class *ret_class, char *basis, size_t basis_size);
 void mdp_ctx_set_classifier(struct mdp_ctx *ctx, mdp_classify_fn fn, void *userdata);

@@ -716,6 +716,21 @@ START_TEST(test_bad_type_files)
         /* a file where a type directory belongs */
         test_write(root, T "zz-file", "x");
         assert_type_error(ctx, "zz-file", "zz-file: not a directory");
+        /* free-text attributes: too long, or with a NUL byte */
+        {
+                char big[5000];
+                memset(big, 'd', sizeof(big) - 1);
+                big[sizeof(big) - 1] = '\0';
+                test_write(root, T "i915-GVTg_V5_8/description", big);
+                assert_type_error(ctx, "i915-GVTg_V5_8", "description: longer than 4096 bytes");
+                free(p);
+                ck_assert_int_ge(asprintf(&p, "%s/" T "i915-GVTg_V5_8/name", root), 0);
+                FILE *f = fopen(p, "we");
+                ck_assert_ptr_nonnull(f);
+                fwrite("GV\0Tg\n", 1, 6, f);
+                fclose(f);
+                assert_type_error(ctx, "i915-GVTg_V5_8", "name: contains a NUL byte");
+        }
         /* a dangling type link */
         test_symlink(root, T "zz-dangling", "../nowhere");
         assert_type_error(ctx, "zz-dangling", "zz-dangling: dangling link");
