@@ -3,6 +3,8 @@
 # then poweroff. The test prints the result marker; a missing marker fails the host side.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=dumb SYSTEMD_PAGER=cat SYSTEMD_COLORS=0
+# The project's shipped data (vendor profiles) as run.sh laid it out.
+export MDEVPASID_DATADIR=/usr/share/mdevpasid
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

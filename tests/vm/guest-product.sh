@@ -102,10 +102,233 @@ case_cli_defined_vs_mdevctl() {
         mdevctl undefine -u $u2
 }
 
+# --- the daemon, through its D-Bus API (conf/org.mdevpasid1.xml) ------------------------
+BUS_NAME=org.mdevpasid1
+BUS_PATH=/org/mdevpasid1
+BUS_MANAGER=org.mdevpasid1.Manager
+DAEMON_LOG=/tmp/mdevpasidd.log
+DAEMON_PID=
+
+# mgr METHOD SIGNATURE ARGS...: a Manager call through busctl, the reply as JSON.
+mgr() {
+        _m=$1
+        shift
+        timeout 30 busctl --system --json=short call $BUS_NAME $BUS_PATH $BUS_MANAGER "$_m" "$@"
+}
+# mgr_send METHOD DBUS-SEND-ARGS...: the same through dbus-send, which prints the D-Bus
+# error name ("Error org.mdevpasid1.Error.X: message") that busctl leaves out.
+mgr_send() {
+        _m=$1
+        shift
+        timeout 30 dbus-send --system --print-reply --dest=$BUS_NAME $BUS_PATH "$BUS_MANAGER.$_m" "$@"
+}
+mgr_prop() { timeout 30 busctl --system --json=short get-property $BUS_NAME $BUS_PATH $BUS_MANAGER "$1"; }
+daemon_alive() { [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; }
+# daemon_device UUID: "active defined start" of UUID in ListDevices(defined=false).
+daemon_device() { mgr ListDevices b false | jq -r --arg u "$1" '.data[0][] | select(.[0] == $u) | "\(.[3]) \(.[4]) \(.[5])"'; }
+daemon_active() { [ "$(daemon_device "$1" | cut -d' ' -f1)" = true ]; }
+daemon_inactive() { mgr ListDevices b false >/tmp/devices.json && ! jq -e --arg u "$1" '.data[0][] | select(.[0] == $u and .[3])' /tmp/devices.json >/dev/null; }
+daemon_has_parent() { mgr ListParents | jq -e --arg p "$1" '.data[0][] | select(.[0] == $p)' >/dev/null; }
+daemon_lacks_parent() { mgr ListParents >/tmp/parents.json && ! jq -e --arg p "$1" '.data[0][] | select(.[0] == $p)' /tmp/parents.json >/dev/null; }
+# define PARENT TYPE UUID AUTOSTART(true|false)
+define() { mgr Define 'sssba(ss)a{sv}' "$1" "$2" "$3" "$4" 0 0; }
+# exited PID: a child that has exited (a zombie until waited for) or is gone.
+exited() { [ ! -e /proc/$1/stat ] || [ "$(cut -d' ' -f3 /proc/$1/stat)" = Z ]; }
+daemon_log_tail() { tail -15 $DAEMON_LOG | sed 's/^/mdevpasidd: /' >>$DIAG; }
+
+case_daemon_start() {
+        need mdevpasidd || return
+        # mdpy comes back after the daemon (autostart), so the daemon starts without it.
+        check "rmmod mdpy before the daemon starts" rmmod mdpy
+        mkdir -p /var/lib/mdevpasid /run/mdevpasid
+        MDEVPASID_LOG_LEVEL=debug mdevpasidd >$DAEMON_LOG 2>&1 &
+        DAEMON_PID=$!
+        if ! wait_for 30 mgr_prop Version; then
+                fail "$BUS_NAME is not on the system bus 30 s after the daemon started"
+                diag_file $DAEMON_LOG
+                return
+        fi
+        check "the daemon runs" daemon_alive
+        check_grep "the daemon says it is ready" "Ready: 2 parents" $DAEMON_LOG
+}
+
+case_daemon_discovery() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        check_eq "ListParents" "$(mgr ListParents 2>&1 | jq -r '.data[0][][0]' 2>&1 | sort | tr '\n' ' ')" "mbochs mtty "
+        check_eq "ListTypes: every type and count" \
+                "$(mgr ListTypes s "" 2>&1 | jq -r '.data[0][] | "\(.[0]) \(.[1]) \(.[5])"' 2>&1 | sort | tr '\n' ';')" \
+                "$(echo "$EXPECTED_TYPES" | awk '$1 != "mdpy" && NF { print $1, $2, $3 }' | sort | tr '\n' ';')"
+        mgr_send ListTypes string:mdpy >/tmp/nosuch.out 2>&1
+        check_grep "ListTypes of an absent parent is NoSuchParent" "org.mdevpasid1.Error.NoSuchParent" /tmp/nosuch.out
+}
+
+# IOMMU-SPEC §2.2: SMTS from the real ecap, as the daemon publishes it.
+case_daemon_iommu() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        want=yes
+        [ "$VARIANT" = legacy ] && want=no
+        mgr_prop Iommus >/tmp/iommus.json 2>&1
+        check_eq "Iommus: dmar0 family and SMTS" \
+                "$(jq -r '.data[] | select(.[0] == "dmar0") | "\(.[1]) \(.[2].SMTS)"' /tmp/iommus.json 2>&1)" "vtd $want"
+        check_eq "KernelFeatures iommufd, vfio_container" \
+                "$(mgr_prop KernelFeatures 2>&1 | jq -r '.data | "\(.iommufd) \(.vfio_container)"' 2>&1)" "no yes"
+        [ -n "$CASE_ERR" ] && diag_file /tmp/iommus.json
+}
+
+# Define, start, stop, undefine through the daemon; every step checked in sysfs and in
+# /etc/mdevctl.d, and the definition seen by Debian's mdevctl.
+case_daemon_lifecycle() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        u=$(uuid)
+        check "Define" define mbochs mbochs-small $u false || return
+        check "definition file" test -s /etc/mdevctl.d/mbochs/$u
+        check_eq "the file in mdevctl's format" "$(jq -r '"\(.mdev_type) \(.start)"' /etc/mdevctl.d/mbochs/$u 2>&1)" "mbochs-small manual"
+        check_eq "mdevctl sees the definition" "$(mdevctl list -d 2>&1 | grep $u)" "$u mbochs mbochs-small manual"
+        check "Start" mgr Start ss $u ""
+        check "active in sysfs" test -e $MDEV_DEVICES/$u/driver
+        check_eq "ListDevices: active, defined, start" "$(daemon_device $u 2>&1)" "true true manual"
+        check_eq "mdevctl sees it active" "$(mdevctl list 2>&1 | grep $u)" "$u mbochs mbochs-small manual (defined)"
+        check "Stop" mgr Stop s $u
+        check "gone from sysfs" test ! -e /sys/devices/virtual/mbochs/mbochs/$u
+        check "still defined" test -s /etc/mdevctl.d/mbochs/$u
+        check "Undefine" mgr Undefine ss $u ""
+        check "definition file gone" test ! -e /etc/mdevctl.d/mbochs/$u
+        check_eq "ListDevices(defined) after Undefine" \
+                "$(mgr ListDevices b true 2>&1 | jq -r --arg u $u '[.data[0][] | select(.[0] == $u)] | length' 2>&1)" 0
+        [ -n "$CASE_ERR" ] && daemon_log_tail
+}
+
+# An auto definition on a parent that is not loaded starts when its module is loaded.
+case_autostart() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        AUTO_UUID=$(uuid)
+        check "Define autostart on the absent mdpy" define mdpy mdpy-vga $AUTO_UUID true || return
+        check "modprobe mdpy" modprobe mdpy
+        check "started by the daemon" wait_for 30 test -e $MDEV_DEVICES/$AUTO_UUID/driver
+        check "the daemon reports it active" wait_for 10 daemon_active $AUTO_UUID
+        check "the daemon lists mdpy" daemon_has_parent mdpy
+        [ -n "$CASE_ERR" ] && daemon_log_tail
+}
+
+case_daemon_capacity() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        us=
+        for i in 1 2 3 4 5; do
+                u=$(uuid)
+                check "Define #$i" define mbochs mbochs-large $u false && us="$us $u"
+        done
+        n=0
+        for u in $us; do
+                n=$((n + 1))
+                if [ $n -lt 5 ]; then
+                        check "Start #$n" mgr Start ss $u ""
+                else
+                        mgr_send Start string:$u string: >/tmp/start5.out 2>&1
+                        check_grep "a 5th Start is NoCapacity" "org.mdevpasid1.Error.NoCapacity" /tmp/start5.out
+                        check_grep "the message names the type" "mbochs-large" /tmp/start5.out
+                        diag_file /tmp/start5.out
+                        check "nothing left behind" test ! -e /sys/devices/virtual/mbochs/mbochs/$u
+                fi
+        done
+        for u in $us; do
+                mgr Stop s $u >/dev/null 2>&1
+                mgr Undefine ss $u "" >/dev/null 2>&1
+        done
+        check_eq "available_instances after cleanup" "$(avail mbochs mbochs-large)" 4
+}
+
+# A VFIO user holds the device: Stop says Busy and names the holder, other calls still
+# answer at once, nothing is changed; once released, Stop works.
+case_stop_while_held() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        u=$(uuid)
+        check "Define" define mbochs mbochs-small $u false || return
+        check "Start" mgr Start ss $u "" || return
+        g=$(mdev_group $u)
+        vfio-hold $g $u 120 >/tmp/hold.out 2>&1 &
+        hp=$!
+        if ! wait_for 10 grep -q holding /tmp/hold.out; then
+                fail "vfio-hold did not take the device"
+                diag_file /tmp/hold.out
+                kill $hp 2>/dev/null
+                return
+        fi
+        rm -f /tmp/stop.rc
+        (mgr_send Stop string:$u >/tmp/stop.out 2>&1; echo $? >/tmp/stop.rc) &
+        sleep 1
+        t0=$(ms)
+        check "ListParents answers while a Stop is pending" mgr ListParents
+        check "the CLI answers while a Stop is pending" ctl list
+        t1=$(ms)
+        [ $((t1 - t0)) -lt 10000 ] || fail "other calls took $((t1 - t0)) ms while a Stop was pending"
+        check "Stop returned while the holder still holds" wait_for 40 test -s /tmp/stop.rc
+        check_grep "Stop is Busy" "org.mdevpasid1.Error.Busy" /tmp/stop.out
+        check_grep "Busy names the holder" "vfio-hold|pid $hp" /tmp/stop.out
+        diag_file /tmp/stop.out
+        check "the daemon still runs" daemon_alive
+        kill $hp
+        wait $hp
+        if [ -d /sys/devices/virtual/mbochs/mbochs/$u ]; then
+                check "Stop after release" mgr Stop s $u
+        fi
+        check "gone from sysfs" wait_for 10 test ! -d /sys/devices/virtual/mbochs/mbochs/$u
+        check "the daemon reports it inactive" wait_for 10 daemon_inactive $u
+        mgr Undefine ss $u "" >/dev/null 2>&1
+        [ -n "$CASE_ERR" ] && daemon_log_tail
+}
+
+# rmmod of a parent with a live mdev: the daemon drops the parent and the device, keeps the
+# definition, and when the parent registers again lists it and starts the auto definition
+# again (a second registration is a new one).
+case_daemon_parent_removal() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        check "the auto device is active" daemon_active "$AUTO_UUID" || return
+        check "rmmod mdpy with a live mdev" rmmod mdpy
+        check "parent gone from the daemon" wait_for 10 daemon_lacks_parent mdpy
+        check "device inactive in the daemon" wait_for 10 daemon_inactive $AUTO_UUID
+        check "definition kept" test -s /etc/mdevctl.d/mdpy/$AUTO_UUID
+        check "the daemon still runs" daemon_alive
+        check "modprobe mdpy again" modprobe mdpy
+        check "the daemon lists mdpy again" wait_for 10 daemon_has_parent mdpy
+        check "auto definition started again" wait_for 30 test -e $MDEV_DEVICES/$AUTO_UUID/driver
+        check "active in the daemon again" wait_for 10 daemon_active $AUTO_UUID
+        # mdpy's types share one pool of 4 displays.
+        check_eq "its types, one display in use" "$(mgr ListTypes s mdpy 2>&1 | jq -r '.data[0][] | "\(.[1]) \(.[5])"' 2>&1 | sort | tr '\n' ';')" \
+                "mdpy-hd 3;mdpy-vga 3;mdpy-xga 3;"
+        mgr Stop s $AUTO_UUID >/dev/null 2>&1
+        mgr Undefine ss $AUTO_UUID "" >/dev/null 2>&1
+        [ -n "$CASE_ERR" ] && daemon_log_tail
+}
+
+case_daemon_exit() {
+        daemon_alive || { skip "the daemon is not running"; return; }
+        u=$(uuid)
+        check "Define" define mtty mtty-1 $u false
+        check "Start" mgr Start ss $u ""
+        kill -TERM $DAEMON_PID
+        check "SIGTERM ends the daemon" wait_for 15 exited $DAEMON_PID
+        wait $DAEMON_PID
+        check_eq "exit status after SIGTERM" $? 0
+        check "a started device outlives the daemon" test -e $MDEV_DEVICES/$u
+        sysfs_remove $u
+        rm -f /etc/mdevctl.d/mtty/$u
+        grep -E 'AddressSanitizer|runtime error|Assertion' $DAEMON_LOG >/tmp/daemon-bad.txt &&
+                { fail "sanitizer or assertion reports in the daemon's log"; diag_file /tmp/daemon-bad.txt; }
+}
+
 run_product_cases() {
         run_case cli-parents case_cli_parents
         run_case cli-iommu case_cli_iommu
         run_case cli-types-vs-mdevctl case_cli_types_vs_mdevctl
         run_case cli-list case_cli_list
         run_case cli-defined-vs-mdevctl case_cli_defined_vs_mdevctl
+        run_case daemon-start case_daemon_start
+        run_case daemon-discovery case_daemon_discovery
+        run_case daemon-iommu case_daemon_iommu
+        run_case daemon-lifecycle case_daemon_lifecycle
+        run_case autostart case_autostart
+        run_case daemon-capacity case_daemon_capacity
+        run_case stop-while-held case_stop_while_held
+        run_case daemon-parent-removal case_daemon_parent_removal
+        run_case daemon-exit case_daemon_exit
 }

@@ -96,16 +96,16 @@ check_write_fails() {
         diag_file /tmp/check.out
         return 1
 }
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds or SECONDS pass.
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds or SECONDS (of uptime,
+# whatever CMD itself takes) pass.
 wait_for() {
-        _n=$(($1 * 10))
+        _end=$(($(ms) + $1 * 1000))
         shift
-        while [ $_n -gt 0 ]; do
+        while :; do
                 "$@" >/dev/null 2>&1 && return 0
+                [ "$(ms)" -lt $_end ] || return 1
                 usleep 100000
-                _n=$((_n - 1))
         done
-        return 1
 }
 
 # --- kernel helpers -------------------------------------------------------------------

@@ -12,7 +12,7 @@
 #   SMMUv3: static tools only, kernel-level cases); default: $MDP_VM_VARIANTS or "sm legacy"
 # env:   MDP_VM_WORKDIR   cache directory (default /var/cache/mdevpasid-vm as root,
 #                         else BUILDDIR/vm-work)
-#        MDP_VM_TIMEOUT   seconds one boot may take before it counts as hung (default 300)
+#        MDP_VM_TIMEOUT   seconds one boot may take before it counts as hung (default 480)
 #        MDP_VM_BINARIES  programs of the build tree to put in the guest, relative to
 #                         BUILDDIR (default: bin_PROGRAMS and sbin_PROGRAMS of its Makefile)
 #        MDP_VM_SMP       guest CPUs (default 2)
@@ -56,7 +56,7 @@ else
         W=$BUILD/vm-work
 fi
 OUT=$BUILD/tests/vm/out          # this run's initramfs and serial logs
-TIMEOUT=${MDP_VM_TIMEOUT:-300}
+TIMEOUT=${MDP_VM_TIMEOUT:-480}
 SMP=${MDP_VM_SMP:-2}
 # Bump when the way the cached kernel tree or the modules are made changes.
 RECIPE=1
@@ -285,6 +285,10 @@ initramfs() {
                 for f in "$SRC"/conf/* "$SRC"/systemd/*; do
                         [ -f "$f" ] && grep -q '<busconfig' "$f" && cp "$f" "$ST/etc/dbus-1/system.d/"
                 done
+                if [ -f "$SRC/conf/mdevpasid.conf" ]; then
+                        mkdir -p "$ST/etc/mdevpasid"
+                        cp "$SRC/conf/mdevpasid.conf" "$ST/etc/mdevpasid/"
+                fi
         fi
 
         # Modules: the closure the guest needs, decompressed (busybox cannot read .ko.xz),
