@@ -3,6 +3,13 @@
 include $(srcdir)/tests/vm/local.mk
 # The simulated host (mdp-kernel-sim) and its write shim live in tests/sim/.
 include $(srcdir)/tests/sim/local.mk
+include $(srcdir)/tests/plan.mk
+include $(srcdir)/tests/daemon.mk
+include $(srcdir)/tests/assign.mk
+include $(srcdir)/tests/cli.mk
+include $(srcdir)/tests/hook.mk
+include $(srcdir)/tests/fuzz.mk
+include $(srcdir)/tests/authz.mk
 TEST_EXTENSIONS = .sh
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
 SH_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh

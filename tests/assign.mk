@@ -1,0 +1,1 @@
+# tests/assign.mk: the assign tests (one fragment per area, so parallel work does not collide in tests/local.mk).

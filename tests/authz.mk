@@ -1,0 +1,1 @@
+# tests/authz.mk: the authz tests (one fragment per area, so parallel work does not collide in tests/local.mk).

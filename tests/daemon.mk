@@ -1,0 +1,1 @@
+# tests/daemon.mk: the daemon tests (one fragment per area, so parallel work does not collide in tests/local.mk).

@@ -1,0 +1,1 @@
+# tests/hook.mk: the hook tests (one fragment per area, so parallel work does not collide in tests/local.mk).

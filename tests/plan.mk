@@ -1,0 +1,1 @@
+# tests/plan.mk: the plan tests (one fragment per area, so parallel work does not collide in tests/local.mk).
