@@ -9,6 +9,8 @@ daemon_libmdevpasidd_la_SOURCES = \
 	daemon/autostart.c \
 	daemon/authz.c \
 	daemon/bus-manager.c \
+	daemon/bus-validate.h \
+	daemon/bus-validate.c \
 	daemon/bus-objects.c \
 	daemon/describe.c \
 	daemon/udev.h \

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Manager's argument validation (bus-validate.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-errors.h"
+#include "bus-validate.h"
+#include "host.h"
+#include "mdev-backend.h"
+#include "mdp-names.h"
+#include "util/macro.h"
+
+#define EXPECT_UUID "expected a UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hexadecimal"
+#define EXPECT_PARENT                                                                                       \
+        "expected the name of one entry of /sys/class/mdev_bus (no \"/\", not \".\" or \"..\", no control " \
+        "characters, at most 255 bytes)"
+#define EXPECT_TYPE                                                                                         \
+        "expected the name of one entry of the parent's mdev_supported_types (no \"/\", not \".\" or "      \
+        "\"..\", "                                                                                          \
+        "no control characters, at most 255 bytes)"
+
+/* "" gives "" when allowed. Upper case is accepted and normalized, as mdevctl does. */
+int parse_uuid(const char *s, bool allow_empty, char ret[MDP_UUID_STRING_MAX], sd_bus_error *error)
+{
+        if (isempty(s) && allow_empty) {
+                ret[0] = '\0';
+                return 0;
+        }
+        if (mdp_uuid_normalize(s, ret) < 0)
+                return mdp_bus_error_invalid_arg(error, "UUID", s, EXPECT_UUID);
+        return 0;
+}
+
+int check_parent_name(const char *s, bool allow_empty, sd_bus_error *error)
+{
+        if (isempty(s) && allow_empty)
+                return 0;
+        if (!mdp_sysfs_name_is_valid(s))
+                return mdp_bus_error_invalid_arg(error, "parent name", s, EXPECT_PARENT);
+        return 0;
+}
+
+int check_type_name(const char *s, bool allow_empty, sd_bus_error *error)
+{
+        if (isempty(s) && allow_empty)
+                return 0;
+        if (!mdp_sysfs_name_is_valid(s))
+                return mdp_bus_error_invalid_arg(error, "type name", s, EXPECT_TYPE);
+        return 0;
+}
+
+int check_attr(const char *name, const char *value, sd_bus_error *error)
+{
+        if (!mdp_mdev_attr_name_is_valid(name)) {
+                if (mdp_sysfs_name_is_valid(name))
+                        return mdp_bus_error_invalid_arg(error, "attribute name", name,
+                                                         "expected a device setting of the mdev; remove, "
+                                                         "uevent, driver binding and the "
+                                                         "device's links are managed by mdevpasid");
+                return mdp_bus_error_invalid_arg(
+                        error, "attribute name", name,
+                        "expected one file in the mdev's directory (no \"/\", not \".\" "
+                        "or \"..\", no control characters, at most 255 bytes)");
+        }
+        if (strlen(value) > MDP_ATTR_VALUE_MAX) {
+                sd_bus_error_setf(
+                        error, MDP_ERROR_INVALID_ARGS,
+                        "Invalid value for attribute %s: %zu bytes; a sysfs attribute takes at most %d.",
+                        name, strlen(value), MDP_ATTR_VALUE_MAX);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+void attr_list_done(struct attr_list *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->attrs[i].name);
+                free(l->attrs[i].value);
+        }
+        free(l->attrs);
+        *l = (struct attr_list){0};
+}
+
+int attr_list_add(struct attr_list *l, const char *name, const char *value)
+{
+        struct mdp_attr *na = realloc(l->attrs, (l->n + 1) * sizeof(*na));
+
+        if (!na)
+                return -ENOMEM;
+        l->attrs = na;
+        na[l->n].name = strdup(name);
+        na[l->n].value = strdup(value);
+        if (!na[l->n].name || !na[l->n].value) {
+                free(na[l->n].name);
+                free(na[l->n].value);
+                return -ENOMEM;
+        }
+        l->n++;
+        return 0;
+}
+
+/* a(ss), validated. */
+int read_attrs(sd_bus_message *msg, struct attr_list *ret, sd_bus_error *error)
+{
+        const char *name, *value;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "(ss)");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_read(msg, "(ss)", &name, &value)) > 0) {
+                r = check_attr(name, value, error);
+                if (r < 0)
+                        return r;
+                r = attr_list_add(ret, name, value);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
+}
+
+/* a{sv} of a method that takes no options yet: any key is refused. */
+int read_no_options(sd_bus_message *msg, const char *method, sd_bus_error *error)
+{
+        const char *key;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(msg, 'e', "sv");
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                sd_bus_error_setf(error, MDP_ERROR_INVALID_ARGS,
+                                  "Unknown option \"%.80s\": %s takes no options yet.", key, method);
+                return -EINVAL;
+        }
+        return sd_bus_message_exit_container(msg);
+}
+
+static const char *const change_names[_CHANGE_MAX] = {
+        [CHANGE_TYPE] = "Type",        [CHANGE_START] = "Start",      [CHANGE_ATTRS] = "Attrs",
+        [CHANGE_DEL_ATTR] = "DelAttr", [CHANGE_ADD_ATTR] = "AddAttr",
+};
+
+static const char *const change_signatures[_CHANGE_MAX] = {
+        [CHANGE_TYPE] = "s",     [CHANGE_START] = "s",        [CHANGE_ATTRS] = "a(ss)",
+        [CHANGE_DEL_ATTR] = "i", [CHANGE_ADD_ATTR] = "(ssi)",
+};
+
+void changes_done(struct changes *c)
+{
+        free(c->type);
+        free(c->start);
+        attr_list_done(&c->attrs);
+        free(c->add_name);
+        free(c->add_value);
+}
+
+int read_changes(sd_bus_message *msg, struct changes *c, sd_bus_error *error)
+{
+        const char *key, *contents, *s1, *s2;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                int k = -1;
+
+                r = sd_bus_message_read(msg, "s", &key);
+                if (r < 0)
+                        return r;
+                for (int i = 0; i < _CHANGE_MAX; i++)
+                        if (streq(key, change_names[i]))
+                                k = i;
+                if (k < 0)
+                        return mdp_bus_error_invalid_arg(error, "change", key,
+                                                         "expected Type, Start, Attrs, DelAttr or AddAttr");
+                if (c->set[k]) {
+                        sd_bus_error_setf(error, MDP_ERROR_INVALID_ARGS, "Change \"%s\" is given twice.",
+                                          key);
+                        return -EINVAL;
+                }
+                r = sd_bus_message_peek_type(msg, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (!streq(contents, change_signatures[k])) {
+                        sd_bus_error_setf(error, MDP_ERROR_INVALID_ARGS,
+                                          "Change \"%s\" must be of type \"%s\", not \"%.40s\".", key,
+                                          change_signatures[k], contents);
+                        return -EINVAL;
+                }
+                r = sd_bus_message_enter_container(msg, 'v', contents);
+                if (r < 0)
+                        return r;
+                switch (k) {
+                case CHANGE_TYPE:
+                        r = sd_bus_message_read(msg, "s", &s1);
+                        if (r < 0)
+                                return r;
+                        r = check_type_name(s1, false, error);
+                        if (r < 0)
+                                return r;
+                        if (!(c->type = strdup(s1)))
+                                return -ENOMEM;
+                        break;
+                case CHANGE_START:
+                        r = sd_bus_message_read(msg, "s", &s1);
+                        if (r < 0)
+                                return r;
+                        if (!streq(s1, "auto") && !streq(s1, "manual"))
+                                return mdp_bus_error_invalid_arg(error, "start value", s1,
+                                                                 "expected \"auto\" or \"manual\"");
+                        if (!(c->start = strdup(s1)))
+                                return -ENOMEM;
+                        break;
+                case CHANGE_ATTRS:
+                        r = read_attrs(msg, &c->attrs, error);
+                        if (r < 0)
+                                return r;
+                        break;
+                case CHANGE_DEL_ATTR:
+                        r = sd_bus_message_read(msg, "i", &c->del_index);
+                        if (r < 0)
+                                return r;
+                        break;
+                case CHANGE_ADD_ATTR:
+                        r = sd_bus_message_read(msg, "(ssi)", &s1, &s2, &c->add_index);
+                        if (r < 0)
+                                return r;
+                        r = check_attr(s1, s2, error);
+                        if (r < 0)
+                                return r;
+                        if (!(c->add_name = strdup(s1)) || !(c->add_value = strdup(s2)))
+                                return -ENOMEM;
+                        break;
+                }
+                c->set[k] = true;
+                r = sd_bus_message_exit_container(msg); /* v */
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg); /* e */
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(msg);
+}
