@@ -75,7 +75,9 @@ lib_libmdevpasid_la_SOURCES += \
 	lib/engine-config.c \
 	lib/engine-render.c \
 	lib/plan-input.h \
-	lib/plan-input.c
+	lib/plan-input.c \
+	lib/plan-bus.h \
+	lib/plan-bus.c
 
 # The libvirt client (lib/domain-libvirt.c), kept out of libmdevpasid so the libvirt hook
 # never links libvirt: libvirtd waits on the hook, a hook calling it deadlocks (ECOSYSTEM.md

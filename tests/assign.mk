@@ -1,1 +1,9 @@
 # tests/assign.mk: the assign tests (one fragment per area, so parallel work does not collide in tests/local.mk).
+
+# A plan on the bus (lib/plan-bus.c): round trip through a real sd-bus message.
+check_PROGRAMS += tests/check_plan_bus
+tests_check_plan_bus_SOURCES = tests/check_plan_bus.c tests/engine-test.h tests/engine-test.c
+tests_check_plan_bus_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_plan_bus_LDADD = $(MDP_TEST_LIBS)
+tests_check_plan_bus_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_plan_bus
