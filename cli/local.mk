@@ -8,6 +8,7 @@ cli_mdevpasidctl_SOURCES = \
 	cli/source.h \
 	cli/source.c \
 	cli/source-sysfs.c \
+	cli/source-dbus.c \
 	cli/mdevctl-format.h \
 	cli/mdevctl-format.c \
 	cli/verb-list.c \

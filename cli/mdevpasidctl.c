@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "source.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "verbs.h"
@@ -36,6 +37,7 @@ enum {
         ARG_VIOMMU,
         ARG_VM,
         ARG_DOMAIN,
+        ARG_SOURCE,
 };
 
 struct cli_option {
@@ -52,6 +54,8 @@ static const struct cli_option all_options[] = {
         {ARG_JSON, "json", optional_argument, "MODE", "JSON output: pretty (the default), short or off"},
         {'j', NULL, no_argument, NULL, "Same as --json=pretty"},
         {ARG_NO_LEGEND, "no-legend", no_argument, NULL, "Leave out column headers"},
+        {ARG_SOURCE, "source", required_argument, "FROM",
+         "Read from: auto (the daemon when it runs, else sysfs), daemon or sysfs"},
         {'d', "defined", no_argument, NULL, "List definitions (/etc/mdevctl.d) instead of active devices"},
         {ARG_DUMPJSON, "dumpjson", no_argument, NULL, "mdevctl's JSON (what libvirt's nodedev driver parses)"},
         {'v', "verbose", no_argument, NULL, "Also print each device's attributes"},
@@ -64,7 +68,7 @@ static const struct cli_option all_options[] = {
 };
 
 /* Accepted by every verb (and before it). */
-static const int common_options[] = {'h', ARG_VERSION, ARG_JSON, 'j', ARG_NO_LEGEND, 0};
+static const int common_options[] = {'h', ARG_VERSION, ARG_JSON, 'j', ARG_NO_LEGEND, ARG_SOURCE, 0};
 
 enum {
         VERB_MDEVCTL = 1 << 0, /* same options, output and exit codes as mdevctl */
@@ -117,6 +121,14 @@ static const struct cli_option *option_find(int id)
                 if (all_options[i].id == id)
                         return &all_options[i];
         return NULL;
+}
+
+const char *arg_verb_name(void)
+{
+        static char buf[64];
+
+        snprintf(buf, sizeof(buf), "%s:", arg_verb ? arg_verb : PROGRAM);
+        return buf;
 }
 
 int usage_error(const char *fmt, ...)
@@ -340,6 +352,10 @@ static int set_option(int c, const char *arg)
                 return 0;
         case ARG_NO_LEGEND:
                 arg_legend = false;
+                return 0;
+        case ARG_SOURCE:
+                if (cli_source_pref_from_string(arg, &arg_source) < 0)
+                        return usage_error("--source=%s: expected auto, daemon or sysfs", arg);
                 return 0;
         case 'd':
                 arg_defined = true;

@@ -4,12 +4,70 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "client.h"
+#include "mdp-names.h"
 #include "source.h"
 #include "util/log.h"
 
+enum cli_source_pref arg_source = CLI_SOURCE_AUTO;
+
+int cli_source_pref_from_string(const char *s, enum cli_source_pref *ret)
+{
+        if (streq(s, "auto"))
+                *ret = CLI_SOURCE_AUTO;
+        else if (streq(s, "daemon"))
+                *ret = CLI_SOURCE_DAEMON;
+        else if (streq(s, "sysfs"))
+                *ret = CLI_SOURCE_SYSFS;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int cli_daemon_open(bool activate, sd_bus **ret)
+{
+        sd_bus *bus = NULL;
+        enum mdp_client_daemon state;
+        int r;
+
+        r = mdp_client_open(&bus);
+        state = r < 0 ? MDP_CLIENT_NO_BUS : mdp_client_daemon_state(bus);
+        if (state == MDP_CLIENT_RUNNING || (activate && state == MDP_CLIENT_ACTIVATABLE)) {
+                *ret = bus;
+                return 0;
+        }
+        sd_bus_flush_close_unref(bus);
+        *ret = NULL;
+        return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(), mdp_client_daemon_state_message(state));
+}
+
 int cli_source_open(unsigned flags, struct cli_source **ret)
 {
-        /* Phase B: ask the daemon first and fall back to sysfs with a note on stderr. */
+        sd_bus *bus = NULL;
+        enum mdp_client_daemon state = MDP_CLIENT_NO_BUS;
+        int r;
+
+        if (arg_source == CLI_SOURCE_SYSFS)
+                return cli_source_sysfs_new(flags, ret);
+        if (arg_source == CLI_SOURCE_AUTO && getenv(MDP_ENV_ROOT) && !getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+                /* A tree was named, and the host's daemon reads the host: not that tree. */
+                return cli_source_sysfs_new(flags, ret);
+        r = mdp_client_open(&bus);
+        if (r >= 0)
+                state = mdp_client_daemon_state(bus);
+        if (state == MDP_CLIENT_RUNNING) {
+                r = cli_source_dbus_new(bus, flags, ret);
+                if (r < 0)
+                        sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        sd_bus_flush_close_unref(bus);
+        if (arg_source == CLI_SOURCE_DAEMON)
+                return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(), mdp_client_daemon_state_message(state));
+        log_notice("note: %s; reading sysfs directly (what only the daemon knows, such as device state, "
+                   "owner and last error, is not shown)",
+                   state == MDP_CLIENT_NO_BUS ? "the D-Bus system bus cannot be reached"
+                                              : "mdevpasidd is not running");
         return cli_source_sysfs_new(flags, ret);
 }
 
@@ -43,6 +101,13 @@ int cli_source_warn(struct cli_source *s, const char *fmt, ...)
         s->warnings = w;
         s->warnings[s->n_warnings++] = msg;
         return 0;
+}
+
+void cli_source_flush_warnings_quiet(struct cli_source *s)
+{
+        for (size_t i = 0; i < s->n_warnings; i++)
+                free(s->warnings[i]);
+        s->n_warnings = 0;
 }
 
 void cli_source_flush_warnings(struct cli_source *s)

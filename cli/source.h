@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <systemd/sd-bus.h>
+
 #include "iommu-decode.h"
 #include "types.h"
 #include "util/macro.h"
@@ -112,7 +114,19 @@ struct cli_source {
          * sysfs entries), one sentence each; the verb prints them on stderr. */
         char **warnings;
         size_t n_warnings;
+        /* The daemon source's connection (borrowed: the source owns it), NULL for sysfs:
+         * verbs that show what only the daemon knows (status) ask it directly. */
+        sd_bus *bus;
 };
+
+/* Which source the read verbs use (global option --source). */
+enum cli_source_pref {
+        CLI_SOURCE_AUTO,   /* the daemon when it runs, else sysfs with a note on stderr */
+        CLI_SOURCE_DAEMON, /* the daemon or fail */
+        CLI_SOURCE_SYSFS,  /* sysfs through lib/, never the daemon */
+};
+extern enum cli_source_pref arg_source;
+int cli_source_pref_from_string(const char *s, enum cli_source_pref *ret);
 
 enum {
         /* Load the vendor profiles so types and mdevs carry their class (IOMMU-SPEC §1.4).
@@ -120,18 +134,35 @@ enum {
         CLI_SOURCE_CLASSIFY = 1 << 0,
 };
 
-/* Opens the source the read verbs use. Today that is sysfs through lib/ (MDEVPASID_ROOT
- * applies); phase B tries the daemon first. Errors are logged. */
+/* Opens the source the read verbs use: mdevpasidd over D-Bus when it runs (the system bus,
+ * or DBUS_SYSTEM_BUS_ADDRESS), else sysfs through lib/ (MDEVPASID_ROOT applies) with a note on
+ * stderr saying so. With MDEVPASID_ROOT set and no DBUS_SYSTEM_BUS_ADDRESS the host's daemon
+ * serves another tree than the one asked for: sysfs, silently. Errors are logged. */
 int cli_source_open(unsigned flags, struct cli_source **ret);
 struct cli_source *cli_source_free(struct cli_source *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct cli_source *, cli_source_free)
 
 int cli_source_sysfs_new(unsigned flags, struct cli_source **ret);
+/* Takes over bus. */
+int cli_source_dbus_new(sd_bus *bus, unsigned flags, struct cli_source **ret);
+/* A connection to mdevpasidd for the verbs that change something: running, or (activate)
+ * startable by D-Bus activation. Otherwise logs why not and how to start it, -ENOTCONN. */
+int cli_daemon_open(bool activate, sd_bus **ret);
+/* "mdevpasidctl VERB:"-style prefix for messages: the verb's name and a colon. */
+const char *arg_verb_name(void);
+
+/* Whether the records come from the daemon. */
+static inline bool cli_source_is_daemon(const struct cli_source *s)
+{
+        return s->bus != NULL;
+}
 
 /* Adds a warning (printf format); -ENOMEM only. */
 int cli_source_warn(struct cli_source *s, const char *fmt, ...) _printf_(2, 3);
 /* Prints the warnings collected so far on stderr ("warning: ...") and forgets them. */
 void cli_source_flush_warnings(struct cli_source *s);
+/* Forgets the warnings without printing them. */
+void cli_source_flush_warnings_quiet(struct cli_source *s);
 
 static inline int cli_source_parents(struct cli_source *s, const char *only_parent,
                                      const struct cli_parent **ret, size_t *ret_n)

@@ -36,6 +36,8 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/mdev-backend.c \
 	lib/bus-errors.h \
 	lib/bus-errors.c \
+	lib/client.h \
+	lib/client.c \
 	lib/state.h \
 	lib/state.c \
 	lib/vfio-holders.h \

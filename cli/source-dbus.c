@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon source: the read verbs' records from mdevpasidd over D-Bus
+ * (conf/org.mdevpasid1.xml). One call per kind of record (ListParents, ListTypes,
+ * ListDevices; the Device objects through GetManagedObjects only for --json, which shows
+ * their every property), so a listing costs a few round trips whatever the number of mdevs.
+ * Strings point into the reply messages, which the source keeps until it is freed.
+ *
+ * The IOMMU register table stays a sysfs read: the Manager's Iommus property carries the
+ * decoded fields but not the raw registers the table shows, and the registers are the same
+ * world-readable files the daemon reads. Kernel features come from the daemon. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "mdp-names.h"
+#include "source.h"
+#include "util/log.h"
+
+struct dbus_source {
+        struct cli_source base;
+        sd_bus *bus;
+        unsigned flags;
+        struct cli_source *sysfs; /* IOMMU registers, opened on first use */
+        sd_bus_message **msgs;    /* replies the records point into */
+        size_t n_msgs;
+        void **allocs;
+        size_t n_allocs;
+};
+
+#define SOURCE(s) ((struct dbus_source *)(s))
+
+static void *keep(struct dbus_source *s, void *p)
+{
+        void **a;
+
+        if (!p)
+                return NULL;
+        a = realloc(s->allocs, (s->n_allocs + 1) * sizeof(void *));
+        if (!a) {
+                free(p);
+                return NULL;
+        }
+        s->allocs = a;
+        s->allocs[s->n_allocs++] = p;
+        return p;
+}
+
+static int keep_msg(struct dbus_source *s, sd_bus_message *m)
+{
+        sd_bus_message **a = realloc(s->msgs, (s->n_msgs + 1) * sizeof(*a));
+
+        if (!a)
+                return -ENOMEM;
+        s->msgs = a;
+        s->msgs[s->n_msgs++] = sd_bus_message_ref(m);
+        return 0;
+}
+
+static void dbus_free(struct cli_source *base)
+{
+        struct dbus_source *s = SOURCE(base);
+
+        for (size_t i = 0; i < s->n_msgs; i++)
+                sd_bus_message_unref(s->msgs[i]);
+        free(s->msgs);
+        for (size_t i = 0; i < s->n_allocs; i++)
+                free(s->allocs[i]);
+        free(s->allocs);
+        cli_source_free(s->sysfs);
+        sd_bus_flush_close_unref(s->bus);
+        free(s);
+}
+
+static const char *nonempty(const char *s)
+{
+        return isempty(s) ? NULL : s;
+}
+
+/* Calls a read method; errors are logged as sentences and returned. */
+static int call(struct dbus_source *s, const char *member, sd_bus_message **reply, const char *types, ...)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = mdp_client_new_call(s->bus, NULL, NULL, member, &m);
+        if (r >= 0 && types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+        }
+        if (r >= 0)
+                r = mdp_client_send(s->bus, m, MDP_CLIENT_TIMEOUT_READ_USEC, &e, reply);
+        sd_bus_message_unref(m);
+        if (r < 0) {
+                _cleanup_free_ char *what = NULL, *msg = NULL;
+
+                if (asprintf(&what, "ask mdevpasidd (%s)", member) < 0)
+                        what = NULL;
+                msg = mdp_client_error_message(&e, r, what);
+                log_error("%s", msg ? msg : "out of memory");
+        }
+        sd_bus_error_free(&e);
+        return r;
+}
+
+static int bad_reply(int r, const char *member)
+{
+        if (r == -ENOMEM)
+                return log_error_errno(r, "out of memory");
+        return log_error_errno(r,
+                               "mdevpasidd's answer to %s does not have the expected shape (%m); "
+                               "is it the same version as mdevpasidctl?",
+                               member);
+}
+
+/* ---- IOMMU families, for the parents' IommuFamily ---- */
+
+struct iommu_family {
+        const char *name, *family;
+};
+
+static int read_iommu_families(struct dbus_source *s, struct iommu_family **ret, size_t *ret_n)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct iommu_family *out = NULL;
+        size_t n = 0;
+        const char *name, *family;
+        int r;
+
+        r = sd_bus_get_property(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Iommus", &e,
+                                &reply, "a(ssa{ss})");
+        sd_bus_error_free(&e);
+        if (r < 0) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0; /* the family is then derived from the instance's name */
+        }
+        r = keep_msg(s, reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(ssa{ss})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "ssa{ss}")) > 0) {
+                struct iommu_family *a;
+
+                r = sd_bus_message_read(reply, "ss", &name, &family);
+                if (r >= 0)
+                        r = sd_bus_message_skip(reply, "a{ss}");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        break;
+                a = realloc(out, (n + 1) * sizeof(*out));
+                if (!a) {
+                        r = -ENOMEM;
+                        break;
+                }
+                out = a;
+                out[n++] = (struct iommu_family){name, family};
+        }
+        if (r < 0) {
+                free(out);
+                return bad_reply(r, "Iommus");
+        }
+        *ret = keep(s, out);
+        *ret_n = out ? n : 0;
+        return 0;
+}
+
+/* ---- parents and types ---- */
+
+static int type_compare(const void *a, const void *b)
+{
+        const struct cli_type *x = a, *y = b;
+        int c = strcmp(x->parent, y->parent);
+        return c ? c : strcmp(x->id, y->id);
+}
+
+static int parent_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct cli_parent *)a)->name, ((const struct cli_parent *)b)->name);
+}
+
+static int read_type_extra(sd_bus_message *m, struct cli_type *t)
+{
+        const char *key, *v;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "class") || streq(key, "class_basis") || streq(key, "error")) {
+                        r = sd_bus_message_read(m, "v", "s", &v);
+                        if (r < 0)
+                                return r;
+                        if (streq(key, "class"))
+                                t->class = nonempty(v);
+                        else if (streq(key, "class_basis"))
+                                t->class_basis = nonempty(v);
+                        else
+                                t->error = nonempty(v);
+                } else {
+                        r = sd_bus_message_skip(m, "v");
+                        if (r < 0)
+                                return r;
+                }
+                r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* ListDevices(false) gives each type its live instances (sorted: the records come sorted
+ * by parent, then UUID). */
+static int fill_instances(struct dbus_source *s, struct cli_type *types, size_t n_types)
+{
+        const struct cli_device *devs;
+        struct cli_device_query q = {0};
+        size_t n;
+        int r;
+
+        r = cli_source_devices(&s->base, &q, &devs, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct cli_type key = {.parent = devs[i].parent, .id = devs[i].type}, *t;
+                char **v;
+
+                t = bsearch(&key, types, n_types, sizeof(*types), type_compare);
+                if (!t)
+                        continue;
+                v = realloc((char **)t->instances, (t->n_instances + 1) * sizeof(char *));
+                if (!v)
+                        return -ENOMEM;
+                v[t->n_instances++] = (char *)devs[i].uuid;
+                t->instances = v;
+        }
+        for (size_t i = 0; i < n_types; i++)
+                if (types[i].instances && !keep(s, (void *)types[i].instances))
+                        return -ENOMEM;
+        return 0;
+}
+
+static int dbus_parents(struct cli_source *base, const char *only_parent, const struct cli_parent **ret,
+                        size_t *ret_n)
+{
+        struct dbus_source *s = SOURCE(base);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *preply = NULL, *treply = NULL;
+        struct cli_parent *parents = NULL;
+        struct cli_type *types = NULL;
+        struct iommu_family *fams = NULL;
+        size_t n = 0, n_types = 0, n_fams = 0;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        r = call(s, "ListParents", &preply, NULL);
+        if (r < 0)
+                return r;
+        r = keep_msg(s, preply);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        r = sd_bus_message_enter_container(preply, 'a', "(ssssssi)");
+        while (r >= 0) {
+                struct cli_parent p = {0};
+                const char *devpath, *driver, *subsystem, *pci, *iommu;
+                int32_t group;
+
+                r = sd_bus_message_read(preply, "(ssssssi)", &p.name, &devpath, &driver, &subsystem, &pci,
+                                        &iommu, &group);
+                if (r <= 0)
+                        break;
+                if (only_parent && !streq(only_parent, p.name))
+                        continue;
+                p.devpath = nonempty(devpath);
+                p.driver = nonempty(driver);
+                p.subsystem = nonempty(subsystem);
+                p.pci_address = nonempty(pci);
+                p.iommu = nonempty(iommu);
+                p.iommu_group = group;
+                if (n % 16 == 0) {
+                        struct cli_parent *a = realloc(parents, (n + 16) * sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        parents = a;
+                }
+                parents[n++] = p;
+        }
+        if (parents && !keep(s, parents))
+                return log_error_errno(-ENOMEM, "out of memory");
+        if (r < 0)
+                return bad_reply(r, "ListParents");
+        if (n == 0)
+                return 0;
+        qsort(parents, n, sizeof(*parents), parent_compare);
+
+        r = read_iommu_families(s, &fams, &n_fams);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const char *family = NULL;
+
+                for (size_t k = 0; k < n_fams && parents[i].iommu; k++)
+                        if (streq(fams[k].name, parents[i].iommu))
+                                family = fams[k].family;
+                parents[i].iommu_family =
+                        family ? family
+                               : mdp_iommu_family_to_string(
+                                         parents[i].iommu ? mdp_iommu_family_from_name(parents[i].iommu)
+                                                          : MDP_IOMMU_NONE);
+        }
+
+        r = call(s, "ListTypes", &treply, "s", only_parent ? only_parent : "");
+        if (r < 0)
+                return r;
+        r = keep_msg(s, treply);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        r = sd_bus_message_enter_container(treply, 'a', "(sssssxa{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(treply, 'r', "sssssxa{sv}")) > 0) {
+                struct cli_type t = {0};
+                const char *name, *desc, *api;
+                int64_t avail;
+
+                r = sd_bus_message_read(treply, "sssssx", &t.parent, &t.id, &name, &desc, &api, &avail);
+                if (r >= 0)
+                        r = read_type_extra(treply, &t);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(treply);
+                if (r < 0)
+                        break;
+                t.name = nonempty(name);
+                t.description = nonempty(desc);
+                t.device_api = nonempty(api);
+                t.available_instances = avail;
+                if (n_types % 64 == 0) {
+                        struct cli_type *a = realloc(types, (n_types + 64) * sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        types = a;
+                }
+                types[n_types++] = t;
+        }
+        if (types && !keep(s, types))
+                return log_error_errno(-ENOMEM, "out of memory");
+        if (r < 0)
+                return bad_reply(r, "ListTypes");
+        if (n_types > 1)
+                qsort(types, n_types, sizeof(*types), type_compare);
+        if ((s->flags & CLI_SOURCE_CLASSIFY) && n_types > 0) {
+                r = fill_instances(s, types, n_types);
+                if (r < 0)
+                        return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
+        }
+        /* Both lists are sorted by parent name: hand each parent its run of types. */
+        for (size_t i = 0, k = 0; i < n; i++) {
+                while (k < n_types && strcmp(types[k].parent, parents[i].name) < 0)
+                        k++;
+                parents[i].types = types ? &types[k] : NULL;
+                while (k < n_types && streq(types[k].parent, parents[i].name)) {
+                        parents[i].n_types++;
+                        k++;
+                }
+        }
+        *ret = parents;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- devices ---- */
+
+static int read_attrs(struct dbus_source *s, sd_bus_message *m, struct cli_device *d)
+{
+        struct cli_attr *attrs = NULL;
+        const char *name, *value;
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "(ss)");
+        while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &name, &value)) > 0) {
+                if (n % 8 == 0) {
+                        struct cli_attr *a = realloc(attrs, (n + 8) * sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        attrs = a;
+                }
+                attrs[n++] = (struct cli_attr){name, value};
+        }
+        if (attrs && !keep(s, attrs))
+                return -ENOMEM;
+        if (r < 0)
+                return r;
+        d->attrs = attrs;
+        d->n_attrs = n;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_device_extra(sd_bus_message *m, struct cli_device *d)
+{
+        const char *key, *v;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "iommu_group")) {
+                        int32_t g;
+                        r = sd_bus_message_read(m, "v", "i", &g);
+                        d->iommu_group = g;
+                } else if (streq(key, "owner") || streq(key, "state") || streq(key, "class") ||
+                           streq(key, "last_error")) {
+                        r = sd_bus_message_read(m, "v", "s", &v);
+                        if (r >= 0) {
+                                if (streq(key, "owner"))
+                                        d->owner = nonempty(v);
+                                else if (streq(key, "state"))
+                                        d->state = nonempty(v);
+                                else if (streq(key, "class"))
+                                        d->class = nonempty(v);
+                                else
+                                        d->last_error = nonempty(v);
+                        }
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int uuid_index_compare(const void *a, const void *b)
+{
+        const struct cli_device *x = *(const struct cli_device *const *)a,
+                                *y = *(const struct cli_device *const *)b;
+        return strcmp(x->uuid, y->uuid);
+}
+
+/* One Device object's properties onto every record of its UUID. */
+static int read_device_properties(struct dbus_source *s, sd_bus_message *m, struct cli_device **recs,
+                                  size_t n)
+{
+        const char *prop, *v;
+        char **parents = NULL;
+        size_t n_parents = 0;
+        struct cli_device tmp = {.iommu_group = -1};
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &prop);
+                if (r < 0)
+                        break;
+                if (streq(prop, "DefinedParents")) {
+                        r = sd_bus_message_enter_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_read_strv(m, &parents);
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(m);
+                        for (n_parents = 0; parents && parents[n_parents]; n_parents++)
+                                if (!keep(s, parents[n_parents]))
+                                        r = -ENOMEM;
+                        if (parents && !keep(s, parents))
+                                r = -ENOMEM;
+                } else if (streq(prop, "IommuGroup")) {
+                        int32_t g;
+                        r = sd_bus_message_read(m, "v", "i", &g);
+                        tmp.iommu_group = g;
+                } else if (streq(prop, "Driver") || streq(prop, "GroupName") || streq(prop, "GroupType") ||
+                           streq(prop, "VfioGroup") || streq(prop, "VfioDevice") ||
+                           streq(prop, "ClassBasis")) {
+                        r = sd_bus_message_read(m, "v", "s", &v);
+                        if (r >= 0) {
+                                v = nonempty(v);
+                                if (streq(prop, "Driver"))
+                                        tmp.driver = v;
+                                else if (streq(prop, "GroupName"))
+                                        tmp.group_name = v;
+                                else if (streq(prop, "GroupType"))
+                                        tmp.group_type = v;
+                                else if (streq(prop, "VfioGroup"))
+                                        tmp.vfio_group = v;
+                                else if (streq(prop, "VfioDevice"))
+                                        tmp.vfio_device = v;
+                                else
+                                        tmp.class_basis = v;
+                        }
+                } else
+                        r = sd_bus_message_skip(m, "v");
+                if (r < 0)
+                        break;
+                r = sd_bus_message_exit_container(m);
+        }
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct cli_device *d = recs[i];
+                d->defined_parents = parents;
+                d->n_defined_parents = n_parents;
+                d->class_basis = tmp.class_basis;
+                /* What a running device is: only on the record of the parent it runs on. */
+                if (d->active) {
+                        d->driver = tmp.driver;
+                        d->group_name = tmp.group_name;
+                        d->group_type = tmp.group_type;
+                        d->vfio_group = tmp.vfio_group;
+                        d->vfio_device = tmp.vfio_device;
+                        if (tmp.iommu_group >= 0)
+                                d->iommu_group = tmp.iommu_group;
+                }
+        }
+        return sd_bus_message_exit_container(m);
+}
+
+/* The Device objects' properties that ListDevices does not carry (for --json). */
+static int fill_device_objects(struct dbus_source *s, struct cli_device *devs, size_t n)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ struct cli_device **index = NULL;
+        const char *path;
+        int r;
+
+        if (n == 0)
+                return 0;
+        index = calloc(n, sizeof(*index));
+        if (!index)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                index[i] = &devs[i];
+        qsort(index, n, sizeof(*index), uuid_index_compare);
+        r = sd_bus_call_method(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", &e, &reply, NULL);
+        if (r < 0) {
+                _cleanup_free_ char *msg =
+                        mdp_client_error_message(&e, r, "ask mdevpasidd (GetManagedObjects)");
+                sd_bus_error_free(&e);
+                return log_error_errno(r, "%s", msg ? msg : "out of memory");
+        }
+        r = keep_msg(s, reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+                _cleanup_free_ char *uuid = NULL;
+                struct cli_device key = {0}, *kp = &key, **hit;
+                size_t first, count;
+
+                r = sd_bus_message_read(reply, "o", &path);
+                if (r < 0)
+                        break;
+                r = sd_bus_path_decode(path, MDP_OBJECT_DEVICES, &uuid);
+                hit = NULL;
+                if (r > 0 && strlen(uuid) < sizeof(key.uuid)) {
+                        strcpy(key.uuid, uuid);
+                        hit = bsearch(&kp, index, n, sizeof(*index), uuid_index_compare);
+                }
+                if (!hit) {
+                        r = sd_bus_message_skip(reply, "a{sa{sv}}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        continue;
+                }
+                first = hit - index;
+                while (first > 0 && streq(index[first - 1]->uuid, uuid))
+                        first--;
+                for (count = 0; first + count < n && streq(index[first + count]->uuid, uuid); count++)
+                        ;
+                r = sd_bus_message_enter_container(reply, 'a', "{sa{sv}}");
+                while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sa{sv}")) > 0) {
+                        const char *iface;
+                        r = sd_bus_message_read(reply, "s", &iface);
+                        if (r >= 0 && streq(iface, MDP_IFACE_DEVICE))
+                                r = read_device_properties(s, reply, &index[first], count);
+                        else if (r >= 0)
+                                r = sd_bus_message_skip(reply, "a{sv}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0)
+                return bad_reply(r, "GetManagedObjects");
+        return 0;
+}
+
+static int device_compare(const void *a, const void *b)
+{
+        const struct cli_device *x = a, *y = b;
+        int c = strcmp(x->parent, y->parent);
+        return c ? c : strcmp(x->uuid, y->uuid);
+}
+
+static int dbus_devices(struct cli_source *base, const struct cli_device_query *q,
+                        const struct cli_device **ret, size_t *ret_n)
+{
+        struct dbus_source *s = SOURCE(base);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct cli_device *out = NULL;
+        size_t n = 0, cap = 0;
+        int r;
+
+        *ret = NULL;
+        *ret_n = 0;
+        r = call(s, "ListDevices", &reply, "b", (int)q->defined);
+        if (r < 0)
+                return r;
+        r = keep_msg(s, reply);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        r = sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}")) > 0) {
+                struct cli_device d = {.iommu_group = -1};
+                const char *uuid, *start;
+                int active, defined;
+
+                r = sd_bus_message_read(reply, "sssbbs", &uuid, &d.parent, &d.type, &active, &defined,
+                                        &start);
+                if (r < 0)
+                        break;
+                if ((q->parent && !streq(q->parent, d.parent)) || (q->uuid && !streq(q->uuid, uuid)) ||
+                    strlen(uuid) >= sizeof(d.uuid)) {
+                        r = sd_bus_message_skip(reply, "a(ss)a{sv}");
+                        if (r >= 0)
+                                r = sd_bus_message_exit_container(reply);
+                        continue;
+                }
+                strcpy(d.uuid, uuid);
+                d.active = active;
+                d.defined = defined;
+                d.autostart = streq(start, "auto");
+                r = read_attrs(s, reply, &d);
+                if (r >= 0)
+                        r = read_device_extra(reply, &d);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        break;
+                if (n == cap) {
+                        struct cli_device *a = realloc(out, MAX(16u, cap * 2) * sizeof(*a));
+                        if (!a) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        out = a;
+                        cap = MAX(16u, cap * 2);
+                }
+                out[n++] = d;
+        }
+        if (out && !keep(s, out))
+                return log_error_errno(-ENOMEM, "out of memory");
+        if (r < 0)
+                return bad_reply(r, "ListDevices");
+        if (n > 1)
+                qsort(out, n, sizeof(*out), device_compare);
+        if (s->flags & CLI_SOURCE_CLASSIFY) {
+                r = fill_device_objects(s, out, n);
+                if (r < 0)
+                        return r == -ENOMEM ? log_error_errno(r, "out of memory") : r;
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- kernel features and IOMMU instances ---- */
+
+static int dbus_kernel(struct cli_source *base, const struct cli_kernel **ret)
+{
+        struct dbus_source *s = SOURCE(base);
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct cli_kernel *k;
+        const char *key, *v;
+        int r;
+
+        r = sd_bus_get_property(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "KernelFeatures",
+                                &e, &reply, "a{ss}");
+        if (r < 0) {
+                _cleanup_free_ char *msg =
+                        mdp_client_error_message(&e, r, "ask mdevpasidd (KernelFeatures)");
+                sd_bus_error_free(&e);
+                return log_error_errno(r, "%s", msg ? msg : "out of memory");
+        }
+        r = keep_msg(s, reply);
+        k = keep(s, calloc(1, sizeof(*k)));
+        if (r < 0 || !k)
+                return log_error_errno(-ENOMEM, "out of memory");
+        *k = (struct cli_kernel){MDP_UNKNOWN, MDP_UNKNOWN, MDP_UNKNOWN, NULL, NULL};
+        r = sd_bus_message_enter_container(reply, 'a', "{ss}");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "{ss}", &key, &v)) > 0) {
+                enum mdp_tristate t = streq(v, "yes") ? MDP_YES : streq(v, "no") ? MDP_NO : MDP_UNKNOWN;
+                if (streq(key, "iommufd"))
+                        k->iommufd = t;
+                else if (streq(key, "vfio_cdev"))
+                        k->vfio_cdev = t;
+                else if (streq(key, "vfio_container"))
+                        k->vfio_container = t;
+                else if (streq(key, "release"))
+                        k->release = nonempty(v);
+                else if (streq(key, "cmdline"))
+                        k->cmdline = nonempty(v);
+        }
+        if (r < 0)
+                return bad_reply(r, "KernelFeatures");
+        *ret = k;
+        return 0;
+}
+
+static int dbus_iommus(struct cli_source *base, const struct cli_iommu **ret, size_t *ret_n)
+{
+        struct dbus_source *s = SOURCE(base);
+        int r;
+
+        if (!s->sysfs) {
+                r = cli_source_sysfs_new(s->flags, &s->sysfs);
+                if (r < 0)
+                        return r;
+        }
+        r = cli_source_iommus(s->sysfs, ret, ret_n);
+        for (size_t i = 0; i < s->sysfs->n_warnings; i++)
+                (void)cli_source_warn(&s->base, "%s", s->sysfs->warnings[i]);
+        cli_source_flush_warnings_quiet(s->sysfs);
+        return r;
+}
+
+static const struct cli_source_ops dbus_ops = {
+        .name = "daemon",
+        .parents = dbus_parents,
+        .devices = dbus_devices,
+        .iommus = dbus_iommus,
+        .kernel = dbus_kernel,
+        .free = dbus_free,
+};
+
+int cli_source_dbus_new(sd_bus *bus, unsigned flags, struct cli_source **ret)
+{
+        struct dbus_source *s;
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return log_error_errno(-ENOMEM, "out of memory");
+        s->base.ops = &dbus_ops;
+        s->base.bus = bus;
+        s->bus = bus;
+        s->flags = flags;
+        *ret = &s->base;
+        return 0;
+}
