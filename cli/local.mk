@@ -15,3 +15,20 @@ cli_mdevpasidctl_SOURCES = \
 	cli/verb-host.c
 cli_mdevpasidctl_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
 cli_mdevpasidctl_LDADD = $(MDP_LIB_LIBS)
+
+# The libvirt qemu hook (issue 7): a real binary in $(pkglibexecdir), linked into libvirt's
+# qemu.d by `make install` (libvirt runs every executable there, ECOSYSTEM.md §1.1). It links
+# libmdevpasid only, never libvirt: libvirtd waits on its hooks (§1.4).
+pkglibexec_PROGRAMS += cli/mdevpasid-libvirt-hook
+cli_mdevpasid_libvirt_hook_SOURCES = cli/mdevpasid-libvirt-hook.c
+cli_mdevpasid_libvirt_hook_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
+cli_mdevpasid_libvirt_hook_LDADD = $(MDP_LIB_LIBS)
+
+install-exec-hook: install-libvirt-hook-link
+uninstall-hook: uninstall-libvirt-hook-link
+install-libvirt-hook-link:
+	$(MKDIR_P) '$(DESTDIR)$(libvirthookdir)'
+	ln -sf '$(pkglibexecdir)/mdevpasid-libvirt-hook' '$(DESTDIR)$(libvirthookdir)/mdevpasid'
+uninstall-libvirt-hook-link:
+	rm -f '$(DESTDIR)$(libvirthookdir)/mdevpasid'
+.PHONY: install-libvirt-hook-link uninstall-libvirt-hook-link

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The libvirt hook (issue 7), run exactly as libvirt runs it: `<domain> <operation> <sub-op>
+ * <extra>` with the domain XML (tests/fixtures/hook/) on stdin, against the real daemon on a
+ * private bus over the simulated host (tests/harness.h). What is faked: the kernel (the sim),
+ * the system bus (a private dbus-daemon), and libvirt itself (this test plays it: argv,
+ * stdin, and reading the exit status and stderr). The hook's configuration is the testbed's
+ * etc/mdevpasid/mdevpasid.conf (MDEVPASID_ROOT).
+ *
+ * No assertion is about speed: "within the timeout" means the hook ended by itself (the
+ * harness would kill it after HOOK_RUN_LIMIT_MS, far beyond the configured 1 s) and said
+ * that the daemon did not answer; the time it took is printed, not checked. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mdp-names.h"
+#include "test-help.h"
+
+#define FIXTURE           "x86-6.12-sm"
+#define HOOK_RUN_LIMIT_MS 60000 /* the harness kills a hung hook after this: a failure */
+#define DAEMON_READY_MS   20000
+
+static const char *hook_bin(void)
+{
+        return harness_program("cli/mdevpasid-libvirt-hook");
+}
+
+static long now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *fixture(const char *name)
+{
+        char rel[256];
+        char *s;
+
+        snprintf(rel, sizeof(rel), "tests/fixtures/hook/%s.xml", name);
+        s = test_read(test_srcdir(), rel);
+        ck_assert_msg(s, "fixture %s missing", rel);
+        return s;
+}
+
+/* The testbed's mdevpasid.conf: the hook's timeout and what it does without an answer. */
+static void write_conf(struct harness *h, unsigned timeout_ms, const char *on_timeout,
+                       const char *on_unavailable)
+{
+        char conf[512];
+
+        snprintf(conf, sizeof(conf),
+                 "{\"version\": 1, \"hook\": {\"timeout_ms\": %u, \"on_timeout\": \"%s\", "
+                 "\"on_daemon_unavailable\": \"%s\"}}\n",
+                 timeout_ms, on_timeout, on_unavailable);
+        test_write(harness_root(h), "etc/mdevpasid/mdevpasid.conf", conf);
+}
+
+static unsigned count_lines(const char *s)
+{
+        unsigned n = 0;
+
+        for (; s && *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
+/* Runs the hook as libvirt does; returns the exit code, the run in *r (clear it). */
+static int hook(struct harness *h, const char *xml, const char *vm, const char *op, const char *sub,
+                struct harness_run *r)
+{
+        long t0 = now_ms();
+        int ret = harness_run(h, HARNESS_ARGV((char *)hook_bin(), (char *)vm, (char *)op, (char *)sub, "-"),
+                              NULL, xml, HOOK_RUN_LIMIT_MS, r);
+
+        ck_assert_int_eq(ret, 0);
+        ck_assert_msg(!r->timed_out, "hook %s %s %s hung (killed after %d ms)", vm, op, sub,
+                      HOOK_RUN_LIMIT_MS);
+        /* stdout is libvirt's new domain XML for migrate and restore: always empty. */
+        ck_assert_msg(streq(r->out, ""), "hook %s %s printed on stdout: %s", op, sub, r->out);
+        fprintf(stderr, "check_hook: %s %s %s -> %d in %ld ms%s%s", vm, op, sub, r->exit_code, now_ms() - t0,
+                *r->err ? ": " : "\n", r->err);
+        return r->exit_code;
+}
+
+/* ---- (a) no daemon needed ---------------------------------------------------------------- */
+
+/* No mdev or PCI hostdev: every operation exits 0 at once, without the daemon. The config
+ * says "veto" when the daemon is unavailable and none is running, so a hook that asked it
+ * would fail. */
+START_TEST(test_no_hostdevs_never_asks)
+{
+        static const char *const ops[][2] = {
+                {"prepare", "begin"}, {"start", "begin"},     {"started", "begin"},
+                {"stopped", "end"},   {"release", "end"},     {"migrate", "begin"},
+                {"restore", "begin"}, {"reconnect", "begin"}, {"attach", "begin"}};
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        _cleanup_free_ char *xml = fixture("nohostdevs");
+        struct harness_run r;
+
+        write_conf(h, 1000, "veto", "veto");
+        for (size_t i = 0; i < ELEMENTSOF(ops); i++) {
+                ck_assert_int_eq(hook(h, xml, "vm-plain", ops[i][0], ops[i][1], &r), 0);
+                ck_assert_str_eq(r.err, "");
+                harness_run_clear(&r);
+        }
+        harness_stop(h);
+}
+END_TEST
+
+/* What libvirt may send that is not for us: operations we ignore, and a bad command line. */
+START_TEST(test_argv)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        _cleanup_free_ char *xml = fixture("intel");
+        struct harness_run r;
+
+        write_conf(h, 1000, "veto", "veto");
+        /* start/started/stopped/attach, and an operation a later libvirt might add: exit 0
+         * without reading anything, even with hostdevs and no daemon. */
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "start", "begin", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "started", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "stopped", "end", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "attach", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "frobnicate", "begin", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        /* prepare with the wrong sub-operation is not prepare. */
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "end", &r), 0);
+        harness_run_clear(&r);
+
+        ck_assert_int_eq(harness_run(h, HARNESS_ARGV((char *)hook_bin(), "vm-intel", "prepare"), NULL, xml,
+                                     10000, &r),
+                         0);
+        ck_assert_int_eq(r.exit_code, 2);
+        ck_assert(strstr(r.err, "expected DOMAIN OPERATION SUB-OPERATION"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(harness_run(h, HARNESS_ARGV((char *)hook_bin(), "--help"), NULL, NULL, 10000, &r),
+                         0);
+        ck_assert_int_eq(r.exit_code, 0);
+        ck_assert(strstr(r.out, "mdevpasid-libvirt-hook DOMAIN OPERATION"));
+        harness_run_clear(&r);
+        harness_stop(h);
+}
+END_TEST
+
+/* Malformed XML: prepare (and the migrate/restore checks) veto naming the problem and its
+ * line; stopped and reconnect exit 0; release exits 0 (it still releases by name). */
+START_TEST(test_malformed_xml)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        _cleanup_free_ char *xml = fixture("malformed");
+        struct harness_run r;
+
+        write_conf(h, 1000, "allow", "allow"); /* the XML, not the daemon, decides here */
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(
+                strstr(r.err,
+                       "mdevpasid-libvirt-hook: vm-broken: cannot read the domain XML on stdin: domain "
+                       "XML line 8: malformed XML"),
+                "%s", r.err);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "migrate", "begin", &r), 1);
+        ck_assert(strstr(r.err, "line 8"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "restore", "begin", &r), 1);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "stopped", "end", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "release", "end", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-broken", "reconnect", "begin", &r), 0);
+        ck_assert(strstr(r.err, "not re-asserted"));
+        harness_run_clear(&r);
+        /* Not XML at all, and nothing at all. */
+        ck_assert_int_eq(hook(h, "\x01\x02garbage", "vm-broken", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, "", "vm-broken", "prepare", "begin", &r), 1);
+        ck_assert(strstr(r.err, "cannot read the domain XML"));
+        harness_run_clear(&r);
+        harness_stop(h);
+}
+END_TEST
+
+/* No daemon on the bus (nobody owns org.mdevpasid1): prepare vetoes with one line saying
+ * so and how to fix it; release, stopped and reconnect never fail; with
+ * on_daemon_unavailable "allow" prepare passes and says so. */
+START_TEST(test_daemon_absent)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        _cleanup_free_ char *xml = fixture("intel");
+        struct harness_run r;
+
+        write_conf(h, 1000, "veto", "veto");
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(strstr(r.err, "vm-intel: cannot reach mdevpasidd for AttachVm ("), "%s", r.err);
+        ck_assert(strstr(r.err, "VM start vetoed. Start it with 'systemctl start mdevpasidd'"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "migrate", "begin", &r), 1);
+        ck_assert(strstr(r.err, "PlanVm") && strstr(r.err, "incoming migration vetoed"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "release", "end", &r), 0);
+        ck_assert(strstr(r.err, "DetachVm"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "stopped", "end", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "reconnect", "begin", &r), 0);
+        ck_assert(strstr(r.err, "AttachVm"));
+        harness_run_clear(&r);
+
+        write_conf(h, 1000, "veto", "allow");
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "begin", &r), 0);
+        ck_assert(strstr(r.err, "passed: hook.on_daemon_unavailable is \"allow\""));
+        harness_run_clear(&r);
+
+        harness_stop(h);
+
+        /* No bus at all (no socket where the address points): the same veto, with why. */
+        h = harness_start(&(struct harness_opts){.fixture = FIXTURE, .no_bus = true});
+        write_conf(h, 1000, "veto", "veto");
+        ck_assert_int_eq(harness_run(h,
+                                     HARNESS_ARGV((char *)hook_bin(), "vm-intel", "prepare", "begin", "-"),
+                                     HARNESS_ARGV("DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bus"), xml,
+                                     HOOK_RUN_LIMIT_MS, &r),
+                         0);
+        ck_assert_int_eq(r.exit_code, 1);
+        ck_assert_msg(strstr(r.err, "cannot connect to the system bus"), "%s", r.err);
+        harness_run_clear(&r);
+        harness_stop(h);
+}
+END_TEST
+
+/* The daemon owns its name but does not answer (SIGSTOP): prepare vetoes within the
+ * configured timeout (1 s here), or passes with on_timeout "allow"; release and reconnect
+ * end too, without failing. */
+START_TEST(test_daemon_hanging)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        _cleanup_free_ char *xml = fixture("intel");
+        struct harness_run r;
+        pid_t d;
+
+        write_conf(h, 1000, "veto", "veto");
+        d = harness_spawn_service(h, MDP_BUS_NAME, DAEMON_READY_MS,
+                                  HARNESS_ARGV((char *)harness_program("daemon/mdevpasidd")), NULL);
+        ck_assert_int_eq(kill(d, SIGSTOP), 0);
+
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(
+                strstr(r.err,
+                       "vm-intel: mdevpasidd did not answer AttachVm within 1000 ms; VM start vetoed."),
+                "%s", r.err);
+        ck_assert(strstr(r.err, "systemctl status mdevpasidd"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "release", "end", &r), 0);
+        ck_assert(strstr(r.err, "did not answer DetachVm"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "reconnect", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "restore", "begin", &r), 1);
+        ck_assert(strstr(r.err, "restore vetoed"));
+        harness_run_clear(&r);
+
+        write_conf(h, 1000, "allow", "veto");
+        ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "begin", &r), 0);
+        ck_assert(strstr(r.err, "passed: hook.on_timeout is \"allow\""));
+        harness_run_clear(&r);
+
+        ck_assert_int_eq(kill(d, SIGCONT), 0);
+        harness_stop(h);
+}
+END_TEST
+
+/* stdin never closed (a stuck writer): the hook's own timer ends it within the budget,
+ * with the same veto (the D-Bus call is not even reached). Spawned by hand: the harness's
+ * runner always closes stdin. */
+START_TEST(test_stdin_never_closes)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        char **env, err[1024] = "";
+        int in[2], errp[2], status = 0;
+        long t0 = now_ms();
+        ssize_t n;
+        pid_t pid;
+
+        write_conf(h, 1000, "veto", "veto");
+        env = harness_environ(h, NULL);
+        ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+        ck_assert_int_eq(pipe2(errp, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                dup2(in[0], STDIN_FILENO);
+                dup2(errp[1], STDERR_FILENO);
+                execve(hook_bin(), HARNESS_ARGV((char *)hook_bin(), "vm-intel", "prepare", "begin", "-"),
+                       env);
+                _exit(127);
+        }
+        close(in[0]);
+        close(errp[1]);
+        ck_assert_int_eq(write(in[1], "<domain>", 8), 8); /* and never more, never EOF */
+        for (int i = 0; i < HOOK_RUN_LIMIT_MS / 100; i++) {
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        break;
+                usleep(100 * 1000);
+        }
+        if (waitpid(pid, &status, WNOHANG) == 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &status, 0);
+                ck_abort_msg("the hook hung on a stdin that never closes");
+        }
+        n = read(errp[0], err, sizeof(err) - 1);
+        err[n > 0 ? n : 0] = '\0';
+        fprintf(stderr, "check_hook: stuck stdin -> %d in %ld ms: %s", WEXITSTATUS(status), now_ms() - t0,
+                err);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 1);
+        ck_assert_msg(strstr(err, "vm-intel: prepare vetoed: did not finish within 1000 ms"), "%s", err);
+        close(in[1]);
+        close(errp[0]);
+        harness_strv_free(env);
+        harness_stop(h);
+}
+END_TEST
+
+static Suite *hook_suite(void)
+{
+        Suite *s = suite_create("hook");
+        TCase *tc = tcase_create("no-attach");
+
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_no_hostdevs_never_asks);
+        tcase_add_test(tc, test_argv);
+        tcase_add_test(tc, test_malformed_xml);
+        tcase_add_test(tc, test_daemon_absent);
+        tcase_add_test(tc, test_daemon_hanging);
+        tcase_add_test(tc, test_stdin_never_closes);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(int argc, char **argv)
+{
+        SRunner *sr = srunner_create(hook_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
