@@ -32,3 +32,14 @@ bench-host-scan: bench/host-scan$(EXEEXT)
 		touch $(MDP_BENCH_TREE)/stamp; }
 	for p in all mdevs parents groups; do MDEVPASID_ROOT=$(MDP_BENCH_TREE) ./bench/host-scan $$p 5; done
 .PHONY: bench-host-scan
+
+# bench/pasid: the PASID allocator at 100,000 live allocations in a 20-bit space.
+check_PROGRAMS += bench/pasid
+bench_pasid_SOURCES = bench/pasid.c
+bench_pasid_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
+bench_pasid_LDADD = $(MDP_LIB_LIBS)
+bench_pasid_LDFLAGS = -no-install
+bench: bench-pasid
+bench-pasid: bench/pasid$(EXEEXT)
+	./bench/pasid 100000 1000000
+.PHONY: bench-pasid

@@ -79,7 +79,9 @@ lib_libmdevpasid_la_SOURCES += \
 	lib/plan-input.h \
 	lib/plan-input.c \
 	lib/plan-bus.h \
-	lib/plan-bus.c
+	lib/plan-bus.c \
+	lib/pasid.h \
+	lib/pasid.c
 
 # The libvirt client (lib/domain-libvirt.c), kept out of libmdevpasid so the libvirt hook
 # never links libvirt: libvirtd waits on the hook, a hook calling it deadlocks (ECOSYSTEM.md

@@ -205,6 +205,33 @@ json_object *mdp_state_extra(const struct mdp_state *s)
         return s->extra;
 }
 
+json_object *mdp_state_section(const struct mdp_state *s, const char *key)
+{
+        json_object *v = NULL;
+
+        if (!s || !s->extra || !json_object_object_get_ex(s->extra, key, &v))
+                return NULL;
+        return v;
+}
+
+int mdp_state_set_section(struct mdp_state *s, const char *key, json_object *value)
+{
+        if (!value) {
+                if (s->extra)
+                        json_object_object_del(s->extra, key);
+                return 0;
+        }
+        if (!s->extra && !(s->extra = json_object_new_object())) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        if (json_object_object_add(s->extra, key, value) < 0) {
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Both entry types start with the UUID. */
 static int compare_by_uuid(const void *a, const void *b)
 {

@@ -105,3 +105,9 @@ int mdp_state_op_list(const struct mdp_state *s, const struct mdp_state_op ***re
 
 /* Unknown top-level keys kept from the file (borrowed; NULL when none). */
 json_object *mdp_state_extra(const struct mdp_state *s);
+
+/* Sections other modules own (daemon/vms.c: "vms", "pasids"): a top-level key kept and
+ * written back as it is. _section returns it borrowed (NULL when absent); _set_section takes
+ * ownership of value (NULL removes the key). */
+json_object *mdp_state_section(const struct mdp_state *s, const char *key);
+int mdp_state_set_section(struct mdp_state *s, const char *key, json_object *value);

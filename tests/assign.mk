@@ -7,3 +7,12 @@ tests_check_plan_bus_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_plan_bus_LDADD = $(MDP_TEST_LIBS)
 tests_check_plan_bus_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_plan_bus
+
+# The PASID allocator (lib/pasid.c): bounds, exhaustion, quotas, double free, restore,
+# random sequences against a reference model.
+check_PROGRAMS += tests/check_pasid
+tests_check_pasid_SOURCES = tests/check_pasid.c
+tests_check_pasid_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_pasid_LDADD = $(MDP_TEST_LIBS)
+tests_check_pasid_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_pasid
