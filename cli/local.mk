@@ -12,9 +12,10 @@ cli_mdevpasidctl_SOURCES = \
 	cli/mdevctl-format.h \
 	cli/mdevctl-format.c \
 	cli/verb-list.c \
-	cli/verb-host.c
-cli_mdevpasidctl_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
-cli_mdevpasidctl_LDADD = $(MDP_LIB_LIBS)
+	cli/verb-host.c \
+	cli/verb-plan.c
+cli_mdevpasidctl_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(MDP_VIRT_CFLAGS)
+cli_mdevpasidctl_LDADD = $(MDP_VIRT_LIBS) $(MDP_LIB_LIBS)
 
 # The libvirt qemu hook (issue 7): a real binary in $(pkglibexecdir), linked into libvirt's
 # qemu.d by `make install` (libvirt runs every executable there, ECOSYSTEM.md §1.1). It links

@@ -105,6 +105,28 @@ static const struct verb verbs[] = {
          "multi-bit fields). \"unknown\" means sysfs does not tell (SMMUv3 shows no registers); it is\n"
          "never taken as present. In JSON, yes/no/unknown are true/false/null.",
          (const int[]){0}},
+        {"plan", 0, 1024, VERB_JSON, verb_plan, "[UNIT...]",
+         "Decide how a VM's units get their DMA translated, say why and what to configure",
+         "plan --viommu MODE [--vm NAME] UNIT...: UNIT is an mdev UUID or a PCI address\n"
+         "(0000:01:00.1); MODE is the guest's vIOMMU: none, nopasid (a vIOMMU without PASIDs), pasid\n"
+         "(PASIDs on pinned DMA domains) or svsa (shared virtual addressing, with I/O page faults).\n"
+         "NAME selects per-VM policy rules (default: unnamed-vm); the guest's architecture is the\n"
+         "host's.\n"
+         "plan --domain NAME [-c URI]: the units are the domain's mdev and PCI hostdevs, read over a\n"
+         "read-only libvirt connection; the mode comes from its <iommu> and <mdevpasid:policy\n"
+         "guest-pasid=...> metadata, and the plan says how it was derived.\n"
+         "The facts come from this host's sysfs (MDEVPASID_ROOT applies), the mdev classes from the\n"
+         "vendor profiles, VMM capabilities and preferences from /etc/mdevpasid/mdevpasid.conf and\n"
+         "policy.d (the plan lists the files it used; a file that does not load stops the plan).\n"
+         "The daemon is not asked: what other VMs hold stays unknown, and is treated as such.\n"
+         "Prints each unit's strategy (direct, shadow, nest, shadow+pv, nest+pv or refused), the\n"
+         "reason code (IOMMU-SPEC.md §6.7), the rules that fired, and the kernel backend, QEMU options\n"
+         "and libvirt XML to use. --json keys: vm, strategy, reason, units, kernel_backend, qemu,\n"
+         "libvirt_xml, policy_files.\n"
+         "Exit status: 0 when a plan was printed, also a refused one (a refusal is an answer: read\n"
+         "\"strategy\" and \"reason\"); 1 when no plan could be made (unknown unit or domain, bad\n"
+         "XML, a policy or profile file that does not load); 2 for a usage error.",
+         (const int[]){ARG_VIOMMU, ARG_VM, ARG_DOMAIN, 'c', 0}},
 };
 
 static const struct verb *verb_find(const char *name)

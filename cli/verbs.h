@@ -39,3 +39,4 @@ int verb_list(int argc, char **argv);
 int verb_types(int argc, char **argv);
 int verb_parents(int argc, char **argv);
 int verb_iommu(int argc, char **argv);
+int verb_plan(int argc, char **argv);

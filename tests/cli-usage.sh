@@ -40,7 +40,7 @@ expect 2 "option --dumpjson takes no value" types --dumpjson=yes
 
 # Help and version: status 0 on stdout.
 expect 0 "" --help
-for verb in list types parents iommu; do
+for verb in list types parents iommu plan; do
         grep -q "^  $verb" "$TMP/out" || fail "--help does not list $verb"
 done
 grep -q "mdevctl wins" "$TMP/out" || fail "--help does not explain the mdevctl namespace"
