@@ -13,7 +13,11 @@ cli_mdevpasidctl_SOURCES = \
 	cli/mdevctl-format.c \
 	cli/verb-list.c \
 	cli/verb-host.c \
-	cli/verb-plan.c
+	cli/verb-plan.c \
+	cli/verb-mdev.c \
+	cli/verb-status.c \
+	cli/verb-monitor.c \
+	cli/verb-vm.c
 cli_mdevpasidctl_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(MDP_VIRT_CFLAGS)
 cli_mdevpasidctl_LDADD = $(MDP_VIRT_LIBS) $(MDP_LIB_LIBS)
 

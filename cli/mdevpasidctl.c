@@ -38,6 +38,10 @@ enum {
         ARG_VM,
         ARG_DOMAIN,
         ARG_SOURCE,
+        ARG_JSONFILE,
+        ARG_ADDATTR,
+        ARG_DELATTR,
+        ARG_VALUE,
 };
 
 struct cli_option {
@@ -61,6 +65,16 @@ static const struct cli_option all_options[] = {
         {'v', "verbose", no_argument, NULL, "Also print each device's attributes"},
         {'p', "parent", required_argument, "PARENT", "Only this parent (its sysfs name, e.g. 0000:00:02.0)"},
         {'u', "uuid", required_argument, "UUID", "Only the device with this UUID"},
+        {'t', "type", required_argument, "TYPE", "The mdev type (e.g. mtty-2)"},
+        {ARG_JSONFILE, "jsonfile", required_argument, "FILE",
+         "mdevctl's definition JSON (mdev_type, start, attrs); - or /dev/stdin reads stdin"},
+        {'a', "auto", no_argument, NULL, "Start the device when its parent appears"},
+        {'m', "manual", no_argument, NULL, "Start the device only when asked"},
+        {ARG_ADDATTR, "addattr", required_argument, "NAME", "Add an attribute (with --value, at --index)"},
+        {ARG_DELATTR, "delattr", no_argument, NULL, "Remove the attribute at --index (default: the last)"},
+        {ARG_VALUE, "value", required_argument, "VALUE", "The value of --addattr"},
+        {'i', "index", required_argument, "N", "Position for --addattr/--delattr (0 is the first)"},
+        {'l', "live", no_argument, NULL, "Change the running device (not supported: fails saying so)"},
         {ARG_VIOMMU, "viommu", required_argument, "MODE", "Guest vIOMMU: none, nopasid, pasid or svsa"},
         {ARG_VM, "vm", required_argument, "NAME", "The VM's name (for per-VM policy)"},
         {ARG_DOMAIN, "domain", required_argument, "NAME", "Read the VM from this libvirt domain"},
@@ -73,6 +87,7 @@ static const int common_options[] = {'h', ARG_VERSION, ARG_JSON, 'j', ARG_NO_LEG
 enum {
         VERB_MDEVCTL = 1 << 0, /* same options, output and exit codes as mdevctl */
         VERB_JSON = 1 << 1,    /* has a --json form */
+        VERB_HIDDEN = 1 << 2,  /* not in --help (mdevctl hides it too) */
 };
 
 struct verb {
@@ -127,6 +142,46 @@ static const struct verb verbs[] = {
          "\"strategy\" and \"reason\"); 1 when no plan could be made (unknown unit or domain, bad\n"
          "XML, a policy or profile file that does not load); 2 for a usage error.",
          (const int[]){ARG_VIOMMU, ARG_VM, ARG_DOMAIN, 'c', 0}},
+        {"define", 0, 0, VERB_MDEVCTL, verb_define, NULL, "Store a definition in /etc/mdevctl.d (through mdevpasidd)",
+         "Needs --uuid or --parent. Prints the UUID when it generated one. --uuid of a running device\n"
+         "alone defines it as it runs. --jsonfile takes mdevctl's JSON instead of --type/--auto.",
+         (const int[]){'u', 'p', 't', 'a', ARG_JSONFILE, 0}},
+        {"undefine", 0, 0, VERB_MDEVCTL, verb_undefine, NULL, "Remove a definition (a running device keeps running)",
+         "Without --parent, the definitions of the UUID on every parent go.", (const int[]){'u', 'p', 0}},
+        {"modify", 0, 0, VERB_MDEVCTL, verb_modify, NULL, "Change a definition (not the running device)",
+         "Changes: --type, --auto/--manual, --addattr NAME --value V [--index N], --delattr [--index N],\n"
+         "or --jsonfile (replaces type, start mode and attributes). --live is refused: mdevpasidd does not\n"
+         "change a running device; modify the definition, then stop and start it.",
+         (const int[]){'u', 'p', 't', 'a', 'm', ARG_ADDATTR, ARG_DELATTR, ARG_VALUE, 'i', ARG_JSONFILE, 'd', 'l', 0}},
+        {"start", 0, 0, VERB_MDEVCTL, verb_start, NULL, "Start a defined device, or a new transient one",
+         "--uuid U [--parent P] starts a definition. --parent P --type T (or --jsonfile F) [--uuid U]\n"
+         "creates a device without a definition and prints its UUID when it generated one.",
+         (const int[]){'u', 'p', 't', ARG_JSONFILE, 0}},
+        {"stop", 0, 0, VERB_MDEVCTL, verb_stop, NULL, "Remove a running device (its definition stays)",
+         "Fails with the holder when a VFIO user keeps the device open past the daemon's timeout.",
+         (const int[]){'u', 0}},
+        {"status", 0, 0, VERB_JSON, verb_status, NULL,
+         "The default verb: the daemon, the host's IOMMU, counts, warnings",
+         "Without the daemon, what sysfs shows (and that the daemon is not running).", (const int[]){0}},
+        {"monitor", 0, 0, VERB_JSON, verb_monitor, NULL,
+         "Follow parent, mdev and VM events live, a line each, until Ctrl-C",
+         "Objects added and removed, property changes, the daemon starting and stopping, as mdevpasidd\n"
+         "announces them. --json prints one JSON object per line.",
+         (const int[]){0}},
+        {"vms", 0, 0, VERB_JSON, verb_vms, NULL, "List the VMs mdevpasidd placed: strategy, units, reason", NULL,
+         (const int[]){0}},
+        {"attach", 1, 65, VERB_JSON, verb_attach, "VM [UUID...]",
+         "Place a VM's mdevs through the daemon and print the plan (refused: exit 1)",
+         "The daemon plans as \"plan\" does, records the placement and allocates what the strategy\n"
+         "needs; a refusal names the rule and the fix.",
+         (const int[]){ARG_VIOMMU, 0}},
+        {"detach", 1, 1, 0, verb_detach, "VM", "Forget a VM's placement and free its PASIDs", NULL,
+         (const int[]){0}},
+        {"pasid", 1, 258, VERB_JSON, verb_pasid, "list [VM] | alloc VM UUID [COUNT] | free VM PASID...",
+         "List, allocate or free PASIDs of a placed VM's mdevs", NULL, (const int[]){0}},
+        {"start-parent-mdevs", 1, 1, VERB_MDEVCTL | VERB_HIDDEN, verb_start_parent_mdevs, "PARENT",
+         "Start every auto definition of PARENT that is not running (what mdevctl's udev rule runs)", NULL,
+         (const int[]){0}},
 };
 
 static const struct verb *verb_find(const char *name)
@@ -275,7 +330,7 @@ static void help(FILE *f)
                 "mdevctl-compatible verbs (mdevctl's options, text, --dumpjson and exit codes):\n",
                 PROGRAM);
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (verbs[i].flags & VERB_MDEVCTL)
+                if ((verbs[i].flags & VERB_MDEVCTL) && !(verbs[i].flags & VERB_HIDDEN))
                         print_verb_line(f, &verbs[i]);
         fputs("\nHost verbs:\n", f);
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
@@ -399,6 +454,43 @@ static int set_option(int c, const char *arg)
                         return usage_error("--uuid %s: not a UUID; expected 8-4-4-4-12 hexadecimal digits "
                                            "such as 6d5b2c4e-1f2a-4b3c-9d8e-7f6a5b4c3d2e",
                                            arg);
+                return 0;
+        case 't':
+                if (isempty(arg))
+                        return usage_error("--type needs a type name, e.g. mtty-2");
+                arg_type = arg;
+                return 0;
+        case ARG_JSONFILE:
+                arg_jsonfile = arg;
+                return 0;
+        case 'a':
+                arg_auto = true;
+                return 0;
+        case 'm':
+                arg_manual = true;
+                return 0;
+        case ARG_ADDATTR:
+                if (isempty(arg))
+                        return usage_error("--addattr needs an attribute name");
+                arg_addattr = arg;
+                return 0;
+        case ARG_DELATTR:
+                arg_delattr = true;
+                return 0;
+        case ARG_VALUE:
+                arg_value = arg;
+                return 0;
+        case 'i': {
+                char *end;
+                errno = 0;
+                arg_index = strtol(arg, &end, 10);
+                if (errno || end == arg || *end || arg_index < 0 || arg_index > INT32_MAX)
+                        return usage_error("--index %s: expected a number from 0", arg);
+                arg_index_set = true;
+                return 0;
+        }
+        case 'l':
+                arg_live = true;
                 return 0;
         case ARG_VIOMMU:
                 arg_viommu = arg;
@@ -524,11 +616,14 @@ static int run(int argc, char **argv)
                                 printf("%s %s\n", PROGRAM, PACKAGE_VERSION);
                                 return 0;
                         }
-                        help(stderr);
-                        return usage_error("no verb given");
+                        /* The default verb (issue 6): what an administrator wants first. */
+                        static char *status_argv[] = {(char *)"status", NULL};
+                        argc = 1;
+                        argv = status_argv;
+                } else {
+                        argc -= optind;
+                        argv += optind;
                 }
-                argc -= optind;
-                argv += optind;
                 if (streq(argv[0], "help")) {
                         help(stdout);
                         return 0;

@@ -10,6 +10,7 @@
 #include "util/log.h"
 
 enum cli_source_pref arg_source = CLI_SOURCE_AUTO;
+bool arg_quiet_fallback;
 
 int cli_source_pref_from_string(const char *s, enum cli_source_pref *ret)
 {
@@ -49,9 +50,14 @@ int cli_source_open(unsigned flags, struct cli_source **ret)
 
         if (arg_source == CLI_SOURCE_SYSFS)
                 return cli_source_sysfs_new(flags, ret);
-        if (arg_source == CLI_SOURCE_AUTO && getenv(MDP_ENV_ROOT) && !getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+        if (arg_source == CLI_SOURCE_AUTO && getenv(MDP_ENV_ROOT) && !getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
                 /* A tree was named, and the host's daemon reads the host: not that tree. */
-                return cli_source_sysfs_new(flags, ret);
+                r = cli_source_sysfs_new(flags, ret);
+                if (r >= 0)
+                        (*ret)->why_sysfs = "not asked: MDEVPASID_ROOT names a tree the system bus's daemon does "
+                                            "not serve (set DBUS_SYSTEM_BUS_ADDRESS to the bus of a daemon that does)";
+                return r;
+        }
         r = mdp_client_open(&bus);
         if (r >= 0)
                 state = mdp_client_daemon_state(bus);
@@ -64,11 +70,15 @@ int cli_source_open(unsigned flags, struct cli_source **ret)
         sd_bus_flush_close_unref(bus);
         if (arg_source == CLI_SOURCE_DAEMON)
                 return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(), mdp_client_daemon_state_message(state));
-        log_notice("note: %s; reading sysfs directly (what only the daemon knows, such as device state, "
-                   "owner and last error, is not shown)",
-                   state == MDP_CLIENT_NO_BUS ? "the D-Bus system bus cannot be reached"
-                                              : "mdevpasidd is not running");
-        return cli_source_sysfs_new(flags, ret);
+        if (!arg_quiet_fallback)
+                log_notice("note: %s; reading sysfs directly (what only the daemon knows, such as device state, "
+                           "owner and last error, is not shown)",
+                           state == MDP_CLIENT_NO_BUS ? "the D-Bus system bus cannot be reached"
+                                                      : "mdevpasidd is not running");
+        r = cli_source_sysfs_new(flags, ret);
+        if (r >= 0)
+                (*ret)->why_sysfs = mdp_client_daemon_state_message(state);
+        return r;
 }
 
 struct cli_source *cli_source_free(struct cli_source *s)

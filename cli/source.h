@@ -117,6 +117,9 @@ struct cli_source {
         /* The daemon source's connection (borrowed: the source owns it), NULL for sysfs:
          * verbs that show what only the daemon knows (status) ask it directly. */
         sd_bus *bus;
+        /* For the sysfs source: why the daemon was not asked (a sentence), NULL when it was
+         * never considered (--source=sysfs). */
+        const char *why_sysfs;
 };
 
 /* Which source the read verbs use (global option --source). */
@@ -126,6 +129,8 @@ enum cli_source_pref {
         CLI_SOURCE_SYSFS,  /* sysfs through lib/, never the daemon */
 };
 extern enum cli_source_pref arg_source;
+/* The verb says itself that it read sysfs (status): no note on stderr. */
+extern bool arg_quiet_fallback;
 int cli_source_pref_from_string(const char *s, enum cli_source_pref *ret);
 
 enum {

@@ -236,7 +236,7 @@ struct summary_item {
 };
 
 /* One line per instance with what decides strategies; the field table has the rest. */
-static void print_summary(const struct cli_iommu *m)
+void cli_print_iommu_summary(const struct cli_iommu *m)
 {
         const struct mdp_iommu_caps *c = &m->caps;
         struct summary_item vtd[] = {
@@ -294,7 +294,7 @@ static int print_iommu_text(const struct cli_iommu *m)
         if (m->devpath)
                 printf("  /sys/%s", m->devpath);
         printf("  %zu device%s\n", m->n_devices, m->n_devices == 1 ? "" : "s");
-        print_summary(m);
+        cli_print_iommu_summary(m);
         if (m->n_fields == 0)
                 return 0;
         t = table_new("REGISTER", "FIELD", "BITS", "VALUE", "MEANING", NULL);

@@ -25,6 +25,16 @@ extern bool arg_verbose;  /* -v, --verbose */
 extern const char *arg_parent;               /* -p, --parent */
 extern char arg_uuid[MDP_UUID_STRING_MAX];   /* -u, --uuid: canonical; "" when not given */
 
+/* define, undefine, modify, start, stop (MDEVCTL.md §1.1) */
+extern const char *arg_type;     /* -t, --type */
+extern const char *arg_jsonfile; /* --jsonfile */
+extern bool arg_auto, arg_manual; /* -a, -m */
+extern bool arg_live;             /* -l, --live (modify) */
+extern bool arg_delattr;          /* --delattr */
+extern const char *arg_addattr, *arg_value; /* --addattr NAME --value V */
+extern long arg_index;                      /* -i, --index */
+extern bool arg_index_set;
+
 /* plan (issue 3) */
 extern const char *arg_viommu; /* --viommu */
 extern const char *arg_vm;     /* --vm */
@@ -40,3 +50,18 @@ int verb_types(int argc, char **argv);
 int verb_parents(int argc, char **argv);
 int verb_iommu(int argc, char **argv);
 int verb_plan(int argc, char **argv);
+struct cli_iommu;
+/* "  scalable mode yes, PASID no, ..." for one IOMMU instance (verb-host.c). */
+void cli_print_iommu_summary(const struct cli_iommu *m);
+int verb_status(int argc, char **argv);
+int verb_monitor(int argc, char **argv);
+int verb_vms(int argc, char **argv);
+int verb_attach(int argc, char **argv);
+int verb_detach(int argc, char **argv);
+int verb_pasid(int argc, char **argv);
+int verb_define(int argc, char **argv);
+int verb_undefine(int argc, char **argv);
+int verb_modify(int argc, char **argv);
+int verb_start(int argc, char **argv);
+int verb_stop(int argc, char **argv);
+int verb_start_parent_mdevs(int argc, char **argv);

@@ -196,7 +196,10 @@ char *mdp_client_error_message(const sd_bus_error *error, int r, const char *wha
         const char *msg = error && !isempty(error->message) ? error->message : NULL;
         const char *fix = mdp_client_error_hint(name), *bus_sentence = bus_error_sentence(name);
 
-        if (what)
+        /* The daemon's own sentences name the object already ("Cannot start mdev U (type T
+         * on parent P): ..."): no second "cannot start mdev U" in front of them. */
+        if (what &&
+            !(msg && name && (startswith(name, MDP_ERROR_PREFIX) || streq(name, MDP_ERROR_INVALID_ARGS))))
                 strbuf_printf(&sb, "cannot %s: ", what);
         if (bus_sentence)
                 strbuf_append(&sb, bus_sentence);
