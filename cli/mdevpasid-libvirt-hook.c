@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus-errors.h"
+#include "client.h"
 #include "conf.h"
 #include "ctx.h"
 #include "domain-xml.h"
@@ -270,8 +270,7 @@ static int call(sd_bus *bus, const char *method, const char *xml, int *ret_statu
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
-                                           method);
+        r = mdp_client_new_call(bus, NULL, NULL, method, &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "s", arg_vm);
         if (r >= 0 && xml)
@@ -281,7 +280,7 @@ static int call(sd_bus *bus, const char *method, const char *xml, int *ret_statu
                 *ret_status = fail_status(MDP_HOOK_VETO);
                 return r;
         }
-        r = sd_bus_call(bus, m, remaining_usec(), &e, &reply);
+        r = mdp_client_send(bus, m, remaining_usec(), &e, &reply);
         if (r < 0) {
                 if (streq(method, "DetachVm") && sd_bus_error_has_name(&e, MDP_ERROR_NO_SUCH_VM))
                         return 0; /* never attached (or already released): nothing to do */
@@ -323,8 +322,7 @@ static int run(void)
                 return EXIT_SUCCESS; /* nothing of ours: do not even ask the daemon */
 
         method = arg_op == OP_RELEASE ? "DetachVm" : arg_op == OP_CHECK ? "PlanVm" : "AttachVm";
-        mdp_bus_errors_register();
-        r = sd_bus_open_system(&bus);
+        r = mdp_client_open(&bus);
         if (r >= 0)
                 r = sd_bus_set_method_call_timeout(bus, remaining_usec());
         if (r < 0) {
