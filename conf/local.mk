@@ -26,3 +26,6 @@ dist_examplepolicy_DATA = conf/policy.d/50-example.json
 # Bus policy: only root owns org.mdevpasid1; everyone may call it (authorization per call).
 dbuspolicydir = $(dbusdatadir)/system.d
 dist_dbuspolicy_DATA = conf/org.mdevpasid1.conf
+
+# Bash completion for mdevpasidctl (and lsmdev).
+dist_bashcompletion_DATA = conf/completion/mdevpasidctl

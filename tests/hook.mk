@@ -10,3 +10,6 @@ EXTRA_DIST += tests/fixtures/hook
 # make install puts the binary in $(pkglibexecdir) and the qemu.d link next to libvirt's hooks.
 TESTS += tests/hook-install.sh
 EXTRA_DIST += tests/hook-install.sh
+# Man pages render without warnings and match --help and the D-Bus contract; bash completion.
+TESTS += tests/docs-man.sh tests/completion.sh
+EXTRA_DIST += tests/docs-man.sh tests/completion.sh

@@ -12,7 +12,7 @@ MDP_PACKAGES=(
         build-essential autoconf automake libtool pkg-config
         libsystemd-dev libudev-dev libjson-c-dev libvirt-dev libxml2-dev libxml2-utils
         check umockdev libumockdev-dev dbus systemd udev valgrind python3
-        mdevctl util-linux
+        mdevctl util-linux groff-base man-db
 )
 
 # `make check-vm` (tests/vm/run.sh): QEMU, the initramfs tools, and what an out-of-tree
