@@ -22,10 +22,19 @@ int mdp_json_parse(const char *text, size_t len, int max_depth, json_object **re
         o = json_tokener_parse_ex(tok, text, (int)len);
         jerr = json_tokener_get_error(tok);
         off = json_tokener_get_parse_end(tok);
+        if (jerr == json_tokener_continue && off == len) {
+                /* A number that ends the text ("1" without a newline) is not finished until
+                 * the tokener sees what follows it: give it the end (json-c documents a
+                 * NUL for this). Found by fuzzing: a lone top-level number was refused. */
+                o = json_tokener_parse_ex(tok, "", 1);
+                jerr = json_tokener_get_error(tok);
+                off = len;
+        }
         if (jerr == json_tokener_success) {
-                /* Only white space may follow the value. */
+                /* Only white space may follow the value. A NUL is not white space (strchr()
+                 * would find the terminator: found by fuzzing, "{}\0" was accepted). */
                 for (size_t i = off; i < len; i++)
-                        if (!strchr(" \t\r\n", text[i])) {
+                        if (text[i] == '\0' || !strchr(" \t\r\n", text[i])) {
                                 jerr = json_tokener_error_parse_unexpected;
                                 off = i;
                                 break;
