@@ -59,9 +59,12 @@ void namelist_add(struct namelist *l, const char *name)
 }
 
 /* Natural order: runs of digits compare by value, so "virtfn2" < "virtfn10" and group
- * "9" < "10"; otherwise bytewise. */
+ * "9" < "10"; otherwise bytewise. Names equal by value ("01", "1") fall back to strcmp(),
+ * so the order is total and a sorted listing the same on every run (found by fuzzing). */
 int name_compare(const char *a, const char *b)
 {
+        const char *a0 = a, *b0 = b;
+
         while (*a && *b) {
                 if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
                         const char *ea = a, *eb = b;
@@ -87,7 +90,7 @@ int name_compare(const char *a, const char *b)
                 a++;
                 b++;
         }
-        return *a ? 1 : *b ? -1 : 0;
+        return *a ? 1 : *b ? -1 : strcmp(a0, b0);
 }
 
 int names_compare_natural(const void *x, const void *y)
@@ -158,7 +161,7 @@ void append_quoted(struct strbuf *sb, const char *s, size_t max)
         strbuf_append(sb, s[i] ? "\"..." : "\"");
 }
 
-static void record_errorv(struct record_errors *e, const char *dir, const char *name, const char *fmt,
+static _printf_(4, 0) void record_errorv(struct record_errors *e, const char *dir, const char *name, const char *fmt,
                           va_list ap)
 {
         if (e->sb.len > 0)
