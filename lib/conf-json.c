@@ -53,7 +53,7 @@ void conf_messages_warn(struct mdp_conf_messages *m, const char *fmt, ...)
         (void)conf_messages_add_warning(m, strbuf_steal(&sb));
 }
 
-static char *format_message(const char *file, const char *key, const char *fmt, va_list ap)
+static _printf_(3, 0) char *format_message(const char *file, const char *key, const char *fmt, va_list ap)
 {
         struct strbuf sb = { 0 };
 

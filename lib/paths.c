@@ -28,7 +28,7 @@ static void append_base(const struct mdp_ctx *ctx, enum mdp_path_base base, stru
         strbuf_append(sb, base_paths[base]);
 }
 
-static char *build(const struct mdp_ctx *ctx, enum mdp_path_base base, const char *fmt, va_list ap)
+static _printf_(3, 0) char *build(const struct mdp_ctx *ctx, enum mdp_path_base base, const char *fmt, va_list ap)
 {
         struct strbuf sb = { 0 };
 
