@@ -36,6 +36,17 @@ if [ -x "$MDP_TOP/tests/lint-packaging.sh" ]; then
         "$MDP_TOP/tests/lint-packaging.sh" build || failed=1
 fi
 
+# libFuzzer: every target for FUZZ_CI_SECONDS (tests/fuzz/run.sh); one pass/fail per target.
+step "fuzz (libFuzzer, ${FUZZ_CI_SECONDS:=12} s per target)"
+rm -f build-fuzz/fuzz.out
+if mdp_install_packages "${MDP_FUZZ_PACKAGES[@]}"; then
+        mkdir -p build-fuzz
+        tests/fuzz/run.sh "$FUZZ_CI_SECONDS" 2>&1 | tee build-fuzz/fuzz.out || failed=1
+else
+        echo "fuzz: 0 passed, 1 failed" | tee build-fuzz/fuzz.out
+        failed=1
+fi
+
 step "summary"
 mapfile -t logs < <(find build/tests build-san/tests -name '*.log' ! -name 'test-suite.log' 2>/dev/null | sort)
 grep -h -E '^[0-9]+%: Checks: ' "${logs[@]}" /dev/null || true
@@ -43,5 +54,7 @@ grep -h -E '^[0-9]+%: Checks: ' "${logs[@]}" /dev/null || true
 crashed=$(cat build/check.out build-san/check.out 2>/dev/null | grep -c -E '^(FAIL|ERROR):' || true)
 [ "$failed" = 0 ] || echo "check-all: some tests failed (see above)"
 awk -v crashed="$crashed" '/^[0-9]+%: Checks: /{gsub(/,/,""); t+=$3; f+=$5+$7}
-     END{if (f < crashed) f = crashed; printf "check: %d passed, %d failed\n", t-f, f}' "${logs[@]}" /dev/null
+     /^fuzz: [0-9]+ passed, [0-9]+ failed/{fp+=$2; ff+=$4}
+     END{if (f < crashed) f = crashed; printf "check: %d passed, %d failed\n", t-f+fp, f+ff}' \
+        "${logs[@]}" build-fuzz/fuzz.out /dev/null
 [ "$failed" = 0 ]

@@ -15,6 +15,10 @@ MDP_PACKAGES=(
         mdevctl util-linux groff-base man-db
 )
 
+# `make fuzz` and check-all's fuzz step (tests/fuzz/run.sh): clang 14 and its runtime
+# libraries, where libFuzzer (libclang_rt.fuzzer) lives.
+MDP_FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+
 # `make check-vm` (tests/vm/run.sh): QEMU, the initramfs tools, and what an out-of-tree
 # module build against Debian's unpacked linux-kbuild needs. jq reads the CLI's JSON in
 # the guest.
