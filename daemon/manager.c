@@ -77,9 +77,16 @@ static void on_parent_event(void *userdata, enum uevent_kind kind, const char *n
 static void on_mdev_event(void *userdata, const char *action, const char *uuid)
 {
         struct manager *m = userdata;
+        struct device *d;
 
         if (!mdp_uuid_is_canonical(uuid))
                 return;
+        /* A device someone else created may be mdevctl starting a definition it wrote behind
+         * our back (mdevctl define, then start): read that UUID's definitions before the
+         * device is classified, or it would be called foreign. Our own starts know theirs. */
+        d = manager_get_device(m, uuid);
+        if (streq(action, "add") && !(d && d->op))
+                (void)manager_refresh_definitions(m, uuid);
         (void)manager_refresh_mdev(m, uuid);
 }
 
