@@ -144,7 +144,7 @@ static char *call_err(struct harness *h, const char *error_name, const char *mem
         r = vcall(h, member, &e, &reply, types, ap);
         va_end(ap);
         sd_bus_message_unref(reply);
-        ck_assert_msg(r < 0, "%s succeeded, expected %s", member, error_name);
+        ck_assert_msg(r < 0, "%s (%s) succeeded, expected %s", member, types, error_name);
         ck_assert_msg(e.name && strcmp(e.name, error_name) == 0, "%s failed with %s (%s), expected %s",
                       member, e.name, e.message, error_name);
         /* Errors are sentences, never "os error 22" (issue 4). */
@@ -291,6 +291,22 @@ static char *sim_out(struct harness *h, const char *cmd)
 static void sim(struct harness *h, const char *cmd)
 {
         free(sim_out(h, cmd));
+}
+
+/* Waits until the kernel (the sim) has the removal of uuid pending: the daemon's remove write
+ * arrived and blocks. */
+static void wait_sim_removing(struct harness *h, const char *uuid)
+{
+        long end = now_ms() + WAIT_MS;
+
+        for (;;) {
+                _cleanup_free_ char *list = sim_out(h, "list");
+                const char *line = strstr(list, uuid);
+                if (line && strstr(line, " removing") && strstr(line, " removing") < strchrnul(line, '\n'))
+                        return;
+                ck_assert_msg(now_ms() < end, "the removal of %s never reached the kernel:\n%s", uuid, list);
+                usleep(20 * 1000);
+        }
 }
 
 /* state.json, parsed (asserts it exists and parses). */
@@ -1490,6 +1506,7 @@ START_TEST(test_blocked_remove)
                                                   U1),
                          0);
         wait_dev_s(h, U1, "State", "stopping");
+        wait_sim_removing(h, U1);
         ck_assert(!stop1.done);
         /* meanwhile the daemon serves other calls, operations on other devices included */
         free(list_devices(h, false));
@@ -1722,6 +1739,402 @@ START_TEST(test_ready_reload_term)
 }
 END_TEST
 
+/* ---- more lifecycle: Modify, Undefine of a running device, two parents, Describe ------------ */
+
+/* The files in a directory of the testbed, sorted, one per line (temp files would show). */
+static char *dir_list(struct harness *h, const char *rel)
+{
+        _cleanup_free_ char *p = NULL;
+        struct dirent **names = NULL;
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        int n;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", harness_root(h), rel), 0);
+        n = scandir(p, &names, NULL, alphasort);
+        for (int i = 0; i < n; i++) {
+                if (strcmp(names[i]->d_name, ".") != 0 && strcmp(names[i]->d_name, "..") != 0)
+                        fprintf(f, "%s\n", names[i]->d_name);
+                free(names[i]);
+        }
+        free(names);
+        fclose(f);
+        return out;
+}
+
+static void modify(struct harness *h, const char *uuid, const char *key, const char *sig, ...)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, "Modify"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_append(m, "ss", uuid, ""), 0);
+        ck_assert_int_ge(sd_bus_message_open_container(m, 'a', "{sv}"), 0);
+        ck_assert_int_ge(sd_bus_message_open_container(m, 'e', "sv"), 0);
+        ck_assert_int_ge(sd_bus_message_append(m, "s", key), 0);
+        ck_assert_int_ge(sd_bus_message_open_container(m, 'v', sig), 0);
+        va_start(ap, sig);
+        ck_assert_int_ge(sd_bus_message_appendv(m, sig, ap), 0);
+        va_end(ap);
+        ck_assert_int_ge(sd_bus_message_close_container(m), 0);
+        ck_assert_int_ge(sd_bus_message_close_container(m), 0);
+        ck_assert_int_ge(sd_bus_message_close_container(m), 0);
+        r = sd_bus_call(harness_bus(h), m, 0, &e, NULL);
+        ck_assert_msg(r >= 0, "Modify %s: %s: %s", key, e.name, e.message);
+        sd_bus_error_free(&e);
+        sd_bus_message_unref(m);
+}
+
+START_TEST(test_modify_and_undefine_running)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *file = NULL, *err = NULL, *ls = NULL, *path = device_path(U1);
+        struct harness_watch *changed;
+
+        spawn_daemon(h);
+        changed = harness_watch_signal(h, MDP_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                       "PropertiesChanged");
+        sd_bus_message_unref(
+                call_ok(h, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", U1, 0, 1, "a", "1", 0));
+        modify(h, U1, "Start", "s", "auto");
+        modify(h, U1, "AddAttr", "(ssi)", "b", "2", -1);
+        modify(h, U1, "AddAttr", "(ssi)", "z", "0", 0);
+        modify(h, U1, "DelAttr", "i", 1);
+        modify(h, U1, "Type", "s", "mtty-2");
+        file = def_file(h, "mtty", U1);
+        ck_assert_str_eq(file,
+                         "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"auto\",\n  \"attrs\": [\n    {\n"
+                         "      \"z\": \"0\"\n    },\n    {\n      \"b\": \"2\"\n    }\n  ]\n}");
+        assert_dev_s(h, U1, "Type", "mtty-2");
+        ck_assert_int_eq(dev_prop_b(h, U1, "Autostart"), 1);
+        wait_dev_changed_b(changed, "Autostart", 1);
+        {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_message *m = NULL;
+                const char *k, *v;
+                _cleanup_free_ char *path2 = device_path(U1);
+                ck_assert_int_ge(sd_bus_get_property(harness_bus(h), MDP_BUS_NAME, path2, MDP_IFACE_DEVICE,
+                                                     "Attrs", &e, &m, "a(ss)"),
+                                 0);
+                ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "(ss)"), 0);
+                ck_assert_int_gt(sd_bus_message_read(m, "(ss)", &k, &v), 0);
+                ck_assert(strcmp(k, "z") == 0 && strcmp(v, "0") == 0);
+                ck_assert_int_gt(sd_bus_message_read(m, "(ss)", &k, &v), 0);
+                ck_assert(strcmp(k, "b") == 0 && strcmp(v, "2") == 0);
+                ck_assert_int_eq(sd_bus_message_read(m, "(ss)", &k, &v), 0);
+                sd_bus_message_unref(m);
+        }
+        /* bad changes: InvalidArgs / NoSuchType, the file unchanged */
+        {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                ck_assert_int_lt(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    MDP_IFACE_MANAGER, "Modify", &e, NULL, "ssa{sv}", U1, "",
+                                                    1, "Colour", "s", "red"),
+                                 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+                sd_bus_error_free(&e);
+                ck_assert_int_lt(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    MDP_IFACE_MANAGER, "Modify", &e, NULL, "ssa{sv}", U1, "",
+                                                    1, "DelAttr", "i", 7),
+                                 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+                sd_bus_error_free(&e);
+                ck_assert_int_lt(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    MDP_IFACE_MANAGER, "Modify", &e, NULL, "ssa{sv}", U1, "",
+                                                    1, "Type", "s", "mtty-7"),
+                                 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_NO_SUCH_TYPE);
+                sd_bus_error_free(&e);
+                ck_assert_int_lt(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    MDP_IFACE_MANAGER, "Modify", &e, NULL, "ssa{sv}", U1, "",
+                                                    1, "Start", "s", "sometimes"),
+                                 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+                sd_bus_error_free(&e);
+                _cleanup_free_ char *again = def_file(h, "mtty", U1);
+                ck_assert_str_eq(again, file);
+        }
+
+        /* Undefine of a running device: it keeps running, now transient */
+        modify(h, U1, "Attrs", "a(ss)", 0);
+        start(h, U1);
+        sd_bus_message_unref(call_ok(h, "Undefine", "ss", U1, "mtty"));
+        ck_assert_ptr_null(def_file(h, "mtty", U1));
+        ck_assert(mdev_in_sysfs(h, U1));
+        ck_assert_int_eq(dev_prop_b(h, U1, "Defined"), 0);
+        ck_assert_int_eq(dev_prop_b(h, U1, "Active"), 1);
+        wait_dev_changed_b(changed, "Defined", 0);
+        /* defined again as it runs (mdevctl's define -u), then Remove is refused again */
+        sd_bus_message_unref(call_ok(h, "Define", "sssba(ss)a{sv}", "", "", U1, 0, 0, 0));
+        free(file);
+        file = def_file(h, "mtty", U1);
+        ck_assert_str_eq(file,
+                         "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Remove", "s", U1);
+        err = mfree(err);
+
+        /* one UUID defined under two parents: Start must be told which */
+        define(h, "mdpy", "mdpy-vga", U1, false);
+        stop(h, U1);
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Start", "ss", U1, "");
+        ck_assert_msg(strstr(err, "mtty") && strstr(err, "mdpy"), "%s", err);
+        assert_dev_s(h, U1, "Parent", ""); /* defined on several, not running */
+        sd_bus_message_unref(call_ok(h, "Start", "ss", U1, "mdpy"));
+        assert_dev_s(h, U1, "Parent", "mdpy");
+        ck_assert(sys_exists(h, "devices/virtual/mdpy/mdpy/" U1));
+        stop(h, U1);
+        sd_bus_message_unref(call_ok(h, "Undefine", "ss", U1, ""));
+        ck_assert(!dev_exists(h, U1));
+
+        /* atomic writes leave nothing behind */
+        ls = dir_list(h, "etc/mdevctl.d/mtty");
+        ck_assert_str_eq(ls, "");
+        ls = mfree(ls);
+        ls = dir_list(h, "var/lib/mdevpasid");
+        ck_assert_str_eq(ls, "state.json\n");
+        harness_watch_free(changed);
+        harness_stop(h);
+}
+END_TEST
+
+/* Names that would reach outside /etc/mdevctl.d or a device's sysfs directory are refused. */
+START_TEST(test_invalid_arguments)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *err = NULL, *before = NULL, *after = NULL;
+        static const char *const bad_parents[] = {"..", "../mtty", "mtty/x", "", "mtty\n"};
+        static const char *const bad_attrs[] = {"..", "../remove", "a/b", "", "remove"};
+
+        spawn_daemon(h);
+        before = test_tree_fingerprint(harness_root(h));
+        for (size_t i = 0; i < ELEMENTSOF(bad_parents); i++) {
+                err = call_err(h, MDP_ERROR_INVALID_ARGS, "Define", "sssba(ss)a{sv}", bad_parents[i],
+                               "mtty-1", U1, 0, 0, 0);
+                err = mfree(err);
+                err = call_err(h, MDP_ERROR_INVALID_ARGS, "Create", "sssa(ss)a{sv}", bad_parents[i],
+                               "mtty-1", U1, 0, 0);
+                err = mfree(err);
+        }
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Define", "sssba(ss)a{sv}", "mtty", "../mtty-1", U1, 0, 0,
+                       0);
+        err = mfree(err);
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1/..", U1, 0, 0);
+        err = mfree(err);
+        for (size_t i = 0; i < ELEMENTSOF(bad_attrs); i++) {
+                err = call_err(h, MDP_ERROR_INVALID_ARGS, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", U1,
+                               0, 1, bad_attrs[i], "1", 0);
+                ck_assert_msg(strstr(err, "attribute"), "%s", err);
+                err = mfree(err);
+                err = call_err(h, MDP_ERROR_INVALID_ARGS, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1", U1, 1,
+                               bad_attrs[i], "1", 0);
+                err = mfree(err);
+        }
+        /* UUIDs: not canonical, a path */
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Start", "ss", "../../x", "");
+        err = mfree(err);
+        err = call_err(h, MDP_ERROR_INVALID_ARGS, "Stop", "s", "5A1C0E2D-7B3F-4E8A-9C6D-0F1E2A3B4C01x");
+        err = mfree(err);
+        /* options: none are known yet */
+        {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                ck_assert_int_lt(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    MDP_IFACE_MANAGER, "Create", &e, NULL, "sssa(ss)a{sv}",
+                                                    "mtty", "mtty-1", U1, 0, 1, "Frobnicate", "b", 1),
+                                 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+                sd_bus_error_free(&e);
+        }
+        /* nothing changed on disk or in sysfs (the daemon's state file aside: written at start) */
+        after = test_tree_fingerprint(harness_root(h));
+        ck_assert_str_eq(after, before);
+        harness_stop(h);
+}
+END_TEST
+
+START_TEST(test_describe)
+{
+        struct harness *h = start_host();
+        sd_bus_message *reply;
+        const char *text;
+        json_object *o, *v;
+
+        spawn_daemon(h);
+        define(h, "mtty", "mtty-1", U1, true);
+        start(h, U1);
+        reply = call_ok(h, "Describe", "");
+        ck_assert_int_ge(sd_bus_message_read(reply, "s", &text), 0);
+        o = json_tokener_parse(text);
+        ck_assert_msg(o, "Describe is not JSON: %s", text);
+        /* keys are the property names */
+        ck_assert_msg(json_object_object_get_ex(o, "Version", &v), "%s", text);
+        ck_assert_msg(json_object_object_get_ex(o, "Warnings", NULL), "%s", text);
+        ck_assert_msg(strstr(text, "\"" U1 "\"") && strstr(text, "\"Uuid\"") &&
+                              strstr(text, "\"Autostart\"") && strstr(text, "\"DevicePath\""),
+                      "%s", text);
+        json_object_put(o);
+        sd_bus_message_unref(reply);
+        harness_stop(h);
+}
+END_TEST
+
+/* ---- devices made by others, seen through uevents -------------------------------------- */
+
+START_TEST(test_hotplug_by_others)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *path = device_path(U1), *ppath = parent_path("mtty");
+        struct harness_watch *added = harness_watch_signal(
+                h, MDP_BUS_NAME, MDP_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager", "InterfacesAdded");
+        struct harness_watch *removed = harness_watch_signal(
+                h, MDP_BUS_NAME, MDP_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved");
+        struct harness_watch *types = harness_watch_signal(
+                h, MDP_BUS_NAME, ppath, "org.freedesktop.DBus.Properties", "PropertiesChanged");
+
+        spawn_daemon(h);
+        /* another tool creates an mdev: a foreign object appears, Types changes */
+        sim(h, "create mtty mtty-1 " U1);
+        sd_bus_message_unref(wait_signal_arg0(added, "InterfacesAdded", path));
+        wait_dev_s(h, U1, "State", "active");
+        assert_dev_s(h, U1, "Owner", "foreign");
+        sd_bus_message_unref(wait_signal_arg0(types, "PropertiesChanged", MDP_IFACE_PARENT));
+        /* and removes it */
+        sim(h, "remove " U1);
+        sd_bus_message_unref(wait_signal_arg0(removed, "InterfacesRemoved", path));
+        ck_assert(!dev_exists(h, U1));
+
+        /* mdevctl defines and starts one behind the daemon's back: owner mdevctl */
+        write_def(h, "mtty", U2,
+                  "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
+        sim(h, "create mtty mtty-1 " U2);
+        wait_dev_s(h, U2, "State", "active");
+        assert_dev_s(h, U2, "Owner", "mdevctl");
+        ck_assert_int_eq(dev_prop_b(h, U2, "Defined"), 1);
+        /* the daemon may stop it (it is defined), and the definition stays */
+        stop(h, U2);
+        ck_assert(!mdev_in_sysfs(h, U2));
+        ck_assert_int_eq(dev_prop_b(h, U2, "Defined"), 1);
+        /* an SR-IOV change on a parent does not upset anything */
+        sim(h, "uevent change /devices/virtual/mtty/mtty");
+        assert_dev_s(h, MTTY_LIVE, "Owner", "foreign");
+        harness_watch_free(added);
+        harness_watch_free(removed);
+        harness_watch_free(types);
+        harness_stop(h);
+}
+END_TEST
+
+/* ---- signals while an operation is stuck, kill -9 mid-stop ---------------------------------- */
+
+START_TEST(test_sigterm_with_blocked_remove)
+{
+        struct harness *h = start_host();
+        struct pending p = {0};
+        sd_bus_slot *slot = NULL;
+        int status;
+        pid_t d;
+
+        d = spawn_daemon(h);
+        create(h, "mtty", "mtty-1", U1);
+        sim(h, "hold " U1);
+        ck_assert_int_ge(sd_bus_call_method_async(harness_bus(h), &slot, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                  MDP_IFACE_MANAGER, "Remove", on_pending_reply, &p, "s",
+                                                  U1),
+                         0);
+        wait_dev_s(h, U1, "State", "stopping");
+        wait_sim_removing(h, U1);
+        /* the worker thread is stuck in write(): SIGTERM must still end the daemon, cleanly */
+        status = harness_kill(h, d, SIGTERM, WAIT_MS);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait status 0x%x", status);
+        sd_bus_slot_unref(slot);
+        /* the kernel finishes the removal when the holder lets go */
+        sim(h, "release " U1);
+        {
+                long end = now_ms() + WAIT_MS;
+                while (mdev_in_sysfs(h, U1))
+                        ck_assert(now_ms() < end);
+        }
+        /* a new daemon forgets the device that is gone */
+        spawn_daemon(h);
+        ck_assert(!dev_exists(h, U1));
+        {
+                json_object *st = read_state(h);
+                ck_assert(!state_has(st, "devices", U1, NULL));
+                ck_assert_uint_eq(state_count(st, "operations"), 0);
+                json_object_put(st);
+        }
+        harness_stop(h);
+}
+END_TEST
+
+START_TEST(test_kill9_mid_stop)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *w = NULL;
+        sd_bus_slot *slot = NULL;
+        json_object *st;
+        pid_t d;
+
+        d = spawn_daemon(h);
+        define(h, "mtty", "mtty-1", U1, false);
+        start(h, U1);
+        sim(h, "hold " U1);
+        ck_assert_int_ge(sd_bus_call_method_async(harness_bus(h), &slot, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                  MDP_IFACE_MANAGER, "Stop", NULL, NULL, "s", U1),
+                         0);
+        wait_dev_s(h, U1, "State", "stopping");
+        wait_sim_removing(h, U1);
+        st = read_state(h);
+        ck_assert(state_has(st, "operations", U1, "stop"));
+        json_object_put(st);
+        harness_kill(h, d, SIGKILL, 5000);
+        sd_bus_slot_unref(slot);
+
+        /* restart while the removal is still pending in the kernel: the device is active */
+        d = spawn_daemon(h);
+        wait_dev_s(h, U1, "State", "active");
+        ck_assert_int_eq(dev_prop_b(h, U1, "Defined"), 1);
+        w = warnings(h);
+        ck_assert_msg(strstr(w, U1) && strstr(w, "still active"), "%s", w);
+        st = read_state(h);
+        ck_assert_uint_eq(state_count(st, "operations"), 0);
+        json_object_put(st);
+        /* the holder lets go: the kernel completes the old removal, the daemon follows */
+        sim(h, "release " U1);
+        wait_dev_s(h, U1, "State", "inactive");
+        ck_assert(!mdev_in_sysfs(h, U1));
+        ck_assert_int_eq(dev_prop_b(h, U1, "Defined"), 1);
+        start(h, U1);
+        assert_alive(h, d);
+        harness_stop(h);
+}
+END_TEST
+
+/* A bad configuration file: Reload says which, the daemon keeps the previous one. */
+START_TEST(test_reload_bad_config)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *err = NULL;
+        pid_t d;
+
+        d = spawn_daemon(h);
+        test_write(harness_root(h), "etc/mdevpasid/mdevpasid.conf",
+                   "{ \"version\": 1, \"devices\": { \"start_timeout_ms\": ");
+        err = call_err(h, MDP_ERROR_INVALID_CONFIG, "Reload", "");
+        ck_assert_msg(strstr(err, "mdevpasid.conf"), "%s", err);
+        ck_assert_int_eq(kill(d, SIGHUP), 0);
+        create(h, "mtty", "mtty-1", U1);
+        assert_alive(h, d);
+        test_write(harness_root(h), "etc/mdevpasid/mdevpasid.conf", "{ \"version\": 1 }\n");
+        sd_bus_message_unref(call_ok(h, "Reload", ""));
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
         Suite *s = suite_create("daemon");
@@ -1741,6 +2154,13 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_blocked_remove);
         tcase_add_test(tc, test_kernel_misbehaviour);
         tcase_add_test(tc, test_ready_reload_term);
+        tcase_add_test(tc, test_modify_and_undefine_running);
+        tcase_add_test(tc, test_invalid_arguments);
+        tcase_add_test(tc, test_describe);
+        tcase_add_test(tc, test_hotplug_by_others);
+        tcase_add_test(tc, test_sigterm_with_blocked_remove);
+        tcase_add_test(tc, test_kill9_mid_stop);
+        tcase_add_test(tc, test_reload_bad_config);
         suite_add_tcase(s, tc);
         return s;
 }
