@@ -41,4 +41,23 @@ run list
 run list --dumpjson
 say "The same devices as mdevpasid sees them (every one emulated: its group is vfio-noiommu):"
 run list --json -u 29a5d629-5236-452f-9c1b-1e3b31a976cc
+say "How would a VM get this mdev's DMA translated? mdevpasidctl plan, for each guest vIOMMU mode."
+# The capture holds sysfs only: put back what its logs show and plan reads (/dev/vfio/vfio,
+# the kernel command line, the architecture), and a policy saying what this host's QEMU
+# supports (tests/fixtures/plan/policy.json: caching-mode and virtio-iommu, no nesting).
+cap=$MDP_TOP/tests/fixtures/real-kernel/x86-6.12-sm
+mkdir -p "$root/dev/vfio" "$root/proc/sys/kernel" "$root/etc/mdevpasid/policy.d"
+: >"$root/dev/vfio/vfio"
+sed -n 2p "$cap/02-kernel.txt" >"$root/proc/cmdline"
+sed -n 's/^arch=//p' "$cap/02-kernel.txt" >"$root/proc/sys/kernel/arch"
+cp "$MDP_TOP/tests/fixtures/plan/policy.json" "$root/etc/mdevpasid/policy.d/50-demo.json"
+mtty=29a5d629-5236-452f-9c1b-1e3b31a976cc
+say "No vIOMMU: the host maps guest memory once (summary and table; the rest as below):"
+run plan --viommu none --vm demo $mtty | head -n 6
+say "A vIOMMU without PASIDs: shadowed by QEMU, with the QEMU options and libvirt XML to use:"
+run plan --viommu nopasid --vm demo $mtty
+say "A vIOMMU with PASIDs, or shared virtual addressing: an emulated mdev has no PASID path:"
+run plan --viommu pasid --vm demo $mtty | head -n 6
+run plan --viommu svsa --vm demo --json=short $mtty | head -c 300
+echo " ..."
 say "Done. This was a recorded host in $root (now removed); without MDEVPASID_ROOT the same commands read this machine."

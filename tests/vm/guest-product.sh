@@ -102,6 +102,58 @@ case_cli_defined_vs_mdevctl() {
         mdevctl undefine -u $u2
 }
 
+# plan (issue 3) on the real kernel: IOMMU-SPEC §6.3 row EMDEV is the same on every host
+# (direct without a vIOMMU, shadow under one without PASIDs, refused EMULATED_NO_PASID with
+# PASIDs), while a PCI function's plan follows the host IOMMU: on the legacy boot nesting is
+# ruled out by SMTS=0, on the scalable boot by NEST=0 (QEMU 7.2 never sets it). The policy
+# file asserts the VMM capabilities a shadow plan needs (the guest has no QEMU to ask).
+case_cli_plan() {
+        need mdevpasidctl || return
+        mkdir -p /etc/mdevpasid/policy.d
+        echo '{ "version": 1, "vmm": { "intel-iommu.caching-mode": true, "virtio-iommu-pci": true } }' \
+                >/etc/mdevpasid/policy.d/50-check-vm.json
+        u=$(uuid)
+        check "create mtty-2" sysfs_create mtty mtty-2 $u || return
+        for mode in none nopasid pasid svsa; do
+                check "plan --viommu $mode" sh -c "timeout 30 mdevpasidctl plan --viommu $mode --vm vm1 --json=short $u >/tmp/plan-$mode.json 2>/tmp/plan-$mode.err"
+                [ -s /tmp/plan-$mode.err ] && { fail "plan --viommu $mode wrote to stderr"; diag_file /tmp/plan-$mode.err; }
+        done
+        check_eq "none: strategy reason backend" "$(jq -r '"\(.strategy) \(.reason) \(.kernel_backend)"' /tmp/plan-none.json 2>&1)" \
+                "direct null type1v2-container"
+        check_eq "none: the unit is an emulated mdev" "$(jq -r '.units[0] | "\(.unit) \(.kind)"' /tmp/plan-none.json 2>&1)" "$u emdev"
+        check_eq "nopasid: strategy reason" "$(jq -r '"\(.strategy) \(.reason)"' /tmp/plan-nopasid.json 2>&1)" "shadow null"
+        check_grep "nopasid: an intel vIOMMU in caching mode" "<iommu model='intel'>" /tmp/plan-nopasid.json
+        check_grep "nopasid: QEMU's intel-iommu with caching-mode=on" "intel-iommu,caching-mode=on" /tmp/plan-nopasid.json
+        check_eq "pasid: refused" "$(jq -r '"\(.strategy) \(.reason)"' /tmp/plan-pasid.json 2>&1)" "refused EMULATED_NO_PASID"
+        check_eq "svsa: refused" "$(jq -r '"\(.strategy) \(.reason)"' /tmp/plan-svsa.json 2>&1)" "refused EMULATED_NO_PASID"
+        check_eq "the policy file is named (last: policy.d after mdevpasid.conf)" "$(jq -r '.policy_files[-1]' /tmp/plan-none.json 2>&1)" \
+                /etc/mdevpasid/policy.d/50-check-vm.json
+        # QEMU's edu function (no driver; on x86 in its own IOMMU group from boot).
+        edu=
+        for d in /sys/bus/pci/devices/*; do
+                [ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && edu=$(basename $d)
+        done
+        if check "QEMU's edu device is on the bus" test -n "$edu"; then
+                check "plan --viommu nopasid with edu" sh -c "timeout 30 mdevpasidctl plan --viommu nopasid --json=short $u $edu >/tmp/plan-edu.json"
+                check_eq "edu with the mdev: strategies" "$(jq -r '[.strategy] + [.units[] | "\(.kind):\(.strategy)"] | join(" ")' /tmp/plan-edu.json 2>&1)" \
+                        "shadow emdev:shadow pf:shadow"
+                case $VARIANT in
+                legacy) check_grep "legacy: no nesting, the hardware has no scalable mode" \
+                        "nest not feasible on vtd: missing scalable mode on=no .*ecap SMTS=0" /tmp/plan-edu.json ;;
+                *) check_grep "sm: no nesting, ecap NEST=0" "nest not feasible on vtd: missing ecap NEST=0" /tmp/plan-edu.json
+                   if grep -q "scalable mode on=no" /tmp/plan-edu.json; then fail "sm: the plan says scalable mode is off"; fi ;;
+                esac
+                # edu's config space is readable here (the captures hold none): no PASID capability.
+                check "plan --viommu pasid with edu" sh -c "timeout 30 mdevpasidctl plan --viommu pasid --json=short $edu >/tmp/plan-edu-pasid.json"
+                check_eq "edu, pasid: refused" "$(jq -r '"\(.strategy) \(.reason)"' /tmp/plan-edu-pasid.json 2>&1)" "refused NO_PASID_NEST"
+                check_grep "edu: its PASID capability is read, not unknown" "PASID capability=no \\(device $edu\\)" /tmp/plan-edu-pasid.json
+                [ -n "$CASE_ERR" ] && diag_file /tmp/plan-edu.json && diag_file /tmp/plan-edu-pasid.json
+        fi
+        [ -n "$CASE_ERR" ] && diag_file /tmp/plan-nopasid.json
+        sysfs_remove $u
+        rm -f /etc/mdevpasid/policy.d/50-check-vm.json
+}
+
 # --- the daemon, through its D-Bus API (conf/org.mdevpasid1.xml) ------------------------
 BUS_NAME=org.mdevpasid1
 BUS_PATH=/org/mdevpasid1
@@ -322,6 +374,7 @@ run_product_cases() {
         run_case cli-types-vs-mdevctl case_cli_types_vs_mdevctl
         run_case cli-list case_cli_list
         run_case cli-defined-vs-mdevctl case_cli_defined_vs_mdevctl
+        run_case cli-plan case_cli_plan
         run_case daemon-start case_daemon_start
         run_case daemon-discovery case_daemon_discovery
         run_case daemon-iommu case_daemon_iommu
