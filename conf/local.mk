@@ -29,3 +29,6 @@ dist_dbuspolicy_DATA = conf/org.mdevpasid1.conf
 
 # Bash completion for mdevpasidctl (and lsmdev).
 dist_bashcompletion_DATA = conf/completion/mdevpasidctl
+
+# polkit actions (daemon/authz.c maps each mutating method to one).
+dist_polkitaction_DATA = conf/org.mdevpasid1.policy

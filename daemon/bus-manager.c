@@ -812,6 +812,10 @@ int manager_connect_bus(struct manager *m)
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to the system bus: %m");
         (void)sd_bus_set_description(m->bus, "mdevpasidd");
+        /* Before any object: no method call is dispatched without passing the table. */
+        r = authz_install(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot install the authorization filter: %m");
         /* Register objects first, then take the name (STYLE.md "D-Bus"). */
         r = sd_bus_add_object_vtable(m->bus, NULL, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, manager_vtable, m);
         if (r < 0)

@@ -11,14 +11,29 @@
 #include "mdp-names.h"
 #include "util/macro.h"
 
-#define EXPECT_UUID "expected a UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hexadecimal"
-#define EXPECT_PARENT                                                                                       \
-        "expected the name of one entry of /sys/class/mdev_bus (no \"/\", not \".\" or \"..\", no control " \
-        "characters, at most 255 bytes)"
-#define EXPECT_TYPE                                                                                         \
-        "expected the name of one entry of the parent's mdev_supported_types (no \"/\", not \".\" or "      \
-        "\"..\", "                                                                                          \
-        "no control characters, at most 255 bytes)"
+#define EXPECT_UUID   "expected a UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hexadecimal"
+#define NAME_CHARS    "letters, digits and . _ : + @ -, not starting with . or -, at most 255 bytes"
+#define EXPECT_PARENT "expected the name of one entry of /sys/class/mdev_bus (" NAME_CHARS ")"
+#define EXPECT_TYPE   "expected the name of one entry of the parent's mdev_supported_types (" NAME_CHARS ")"
+#define EXPECT_ATTR   "expected one file in the mdev's directory (" NAME_CHARS ")"
+
+/* Names that become path components (/sys/class/mdev_bus/<parent>, .../<type>/create,
+ * /etc/mdevctl.d/<parent>/<uuid>, <mdev>/<attribute>): stricter than what a file name may
+ * be, because a definition may name a parent that is not registered (nothing to compare
+ * with), and mdevctl's callout scripts get these names too. Kernel device and type names
+ * (PCI addresses, "mtty", "0.0.0026", "nvidia-63", "i915-GVTg_V5_4", attribute files)
+ * use only these characters; glob characters, whitespace, quotes and shell syntax never
+ * appear there (issue 10, attack surface). */
+static bool name_is_safe(const char *s)
+{
+        if (!mdp_sysfs_name_is_valid(s) || s[0] == '-' || s[0] == '.') /* no option, no hidden file */
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("._:+@-", *p)))
+                        return false;
+        return true;
+}
 
 /* "" gives "" when allowed. Upper case is accepted and normalized, as mdevctl does. */
 int parse_uuid(const char *s, bool allow_empty, char ret[MDP_UUID_STRING_MAX], sd_bus_error *error)
@@ -36,7 +51,7 @@ int check_parent_name(const char *s, bool allow_empty, sd_bus_error *error)
 {
         if (isempty(s) && allow_empty)
                 return 0;
-        if (!mdp_sysfs_name_is_valid(s))
+        if (!name_is_safe(s))
                 return mdp_bus_error_invalid_arg(error, "parent name", s, EXPECT_PARENT);
         return 0;
 }
@@ -45,23 +60,20 @@ int check_type_name(const char *s, bool allow_empty, sd_bus_error *error)
 {
         if (isempty(s) && allow_empty)
                 return 0;
-        if (!mdp_sysfs_name_is_valid(s))
+        if (!name_is_safe(s))
                 return mdp_bus_error_invalid_arg(error, "type name", s, EXPECT_TYPE);
         return 0;
 }
 
 int check_attr(const char *name, const char *value, sd_bus_error *error)
 {
-        if (!mdp_mdev_attr_name_is_valid(name)) {
-                if (mdp_sysfs_name_is_valid(name))
+        if (!mdp_mdev_attr_name_is_valid(name) || !name_is_safe(name)) {
+                if (name_is_safe(name))
                         return mdp_bus_error_invalid_arg(error, "attribute name", name,
                                                          "expected a device setting of the mdev; remove, "
                                                          "uevent, driver binding and the "
                                                          "device's links are managed by mdevpasid");
-                return mdp_bus_error_invalid_arg(
-                        error, "attribute name", name,
-                        "expected one file in the mdev's directory (no \"/\", not \".\" "
-                        "or \"..\", no control characters, at most 255 bytes)");
+                return mdp_bus_error_invalid_arg(error, "attribute name", name, EXPECT_ATTR);
         }
         if (strlen(value) > MDP_ATTR_VALUE_MAX) {
                 sd_bus_error_setf(

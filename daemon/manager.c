@@ -729,6 +729,7 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->warnings_defer = sd_event_source_disable_unref(m->warnings_defer);
         m->bus_ready = false;
+        authz_free_all(m);
         sd_bus_flush_close_unref(m->bus);
         udev_watch_free(m->udev);
         if (m->devices) {

@@ -21,6 +21,7 @@
 #include "state.h"
 #include "util/hashmap.h"
 
+struct authz_query;
 struct manager;
 struct op;
 struct udev_watch;
@@ -133,6 +134,8 @@ struct manager {
         bool ready_sent;
         bool reloading;
         sd_event_source *warnings_defer;
+
+        struct authz_query *authz_queries; /* calls parked while polkit decides (authz.c) */
 };
 
 /* manager.c */
@@ -241,6 +244,12 @@ int manager_describe(struct manager *m, char **ret);
  * caller may proceed, 0 when the answer is pending (the handler returns 1; the call is
  * dispatched again once it is known), a negative errno with error set when denied. */
 int authz_check(struct manager *m, sd_bus_message *message, sd_bus_error *error);
+/* 1 and the action (NULL: open to everyone) when member is in the table, 0 when not. */
+int authz_lookup(const char *member, const char **ret_action);
+/* The bus filter that refuses methods of our interfaces that are not in the table. */
+int authz_install(struct manager *m);
+/* Drops the parked calls (unanswered: the daemon is going away). */
+void authz_free_all(struct manager *m);
 
 /* autostart.c */
 /* Runs each auto definition of a newly registered parent once (retries transient errors). */
