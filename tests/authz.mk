@@ -15,3 +15,7 @@ tests_check_authz_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_HARNESS_CFLAGS) -I$(top_srcd
 tests_check_authz_LDADD = $(top_builddir)/daemon/libmdevpasidd.la $(MDP_HARNESS_LIBS) $(MDP_TEST_LIBS)
 tests_check_authz_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_authz
+
+# The service unit's hardening score (systemd-analyze security --offline=yes).
+TESTS += tests/authz-unit.sh
+EXTRA_DIST += tests/authz-unit.sh

@@ -93,7 +93,7 @@ else
 fi
 
 # 3. well-formed XML, activation file
-for f in "$top/conf/org.mdevpasid1.xml" "$policy"; do
+for f in "$top/conf/org.mdevpasid1.xml" "$policy" "$top/conf/org.mdevpasid1.policy"; do
         if xmllint --noout "$f" 2>"$tmp/xml.err"; then
                 ok "xmllint $(basename "$f")"
         else
