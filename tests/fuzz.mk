@@ -82,3 +82,12 @@ fuzz-programs: $(MDP_FUZZ_BINS)
 fuzz:
 	$(MDP_FUZZ_RUN_ENV) $(SHELL) $(top_srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS)
 .PHONY: fuzz fuzz-programs
+
+# Storage faults: a full or read-only /etc and /var/lib while definitions and the state file
+# are written (issue 10); private mount namespaces, so root only (SKIP otherwise).
+check_PROGRAMS += tests/check_faults
+tests_check_faults_SOURCES = tests/check_faults.c
+tests_check_faults_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_HARNESS_CFLAGS)
+tests_check_faults_LDADD = $(MDP_HARNESS_LIBS) $(MDP_TEST_LIBS)
+tests_check_faults_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_faults

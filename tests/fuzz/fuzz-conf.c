@@ -69,7 +69,9 @@ FUZZ_TARGET(conf)
         remove_file(conf_dir, "mdevpasid.conf");
         remove_file(policy_dir, "50-fuzz.json");
         remove_file(profile_dir, "50-fuzz.json");
-        fuzz_write_file(kind == 0 ? conf_dir : kind == 1 ? policy_dir : profile_dir,
+        fuzz_write_file(kind == 0   ? conf_dir
+                        : kind == 1 ? policy_dir
+                                    : profile_dir,
                         kind == 0 ? "mdevpasid.conf" : "50-fuzz.json", data + 2, size - 2);
 
         mdp_daemon_config_init(&dc);
@@ -114,7 +116,8 @@ FUZZ_TARGET(conf)
 
                                 FUZZ_ASSERT(r->profile == p && r->type_id);
                                 for (size_t k = 0; k < r->n_reserved_pasids; k++)
-                                        FUZZ_ASSERT(r->reserved_pasids[k].first <= r->reserved_pasids[k].last &&
+                                        FUZZ_ASSERT(r->reserved_pasids[k].first <=
+                                                            r->reserved_pasids[k].last &&
                                                     r->reserved_pasids[k].last <= MDP_PASID_MAX);
                                 mdp_profile_rule_basis(r, basis, sizeof(basis));
                         }

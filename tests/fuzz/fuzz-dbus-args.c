@@ -68,7 +68,8 @@ static void check_strings(char **p, size_t n)
                 int r;
 
                 r = parse_uuid(p[i], allow_empty, uuid, &error);
-                FUZZ_ASSERT(r < 0 ? sd_bus_error_is_set(&error) : uuid[0] == '\0' || mdp_uuid_is_canonical(uuid));
+                FUZZ_ASSERT(r < 0 ? sd_bus_error_is_set(&error)
+                                  : uuid[0] == '\0' || mdp_uuid_is_canonical(uuid));
                 sd_bus_error_free(&error);
                 r = check_parent_name(p[i], allow_empty, &error);
                 FUZZ_ASSERT((r < 0) == sd_bus_error_is_set(&error));
@@ -119,7 +120,8 @@ static void check_changes(char **p, size_t n)
                         r = sd_bus_message_append(m, "v", "s", i < n ? p[i++] : "");
                         break;
                 case 1:
-                        r = sd_bus_message_append(m, "v", "i", i < n ? (int32_t)strtol(p[i++], NULL, 0) : -1);
+                        r = sd_bus_message_append(m, "v", "i",
+                                                  i < n ? (int32_t)strtol(p[i++], NULL, 0) : -1);
                         break;
                 case 2:
                         r = sd_bus_message_open_container(m, 'v', "a(ss)");
@@ -130,7 +132,8 @@ static void check_changes(char **p, size_t n)
                         break;
                 case 3:
                         if (i + 1 < n) {
-                                r = sd_bus_message_append(m, "v", "(ssi)", p[i], p[i + 1], (int32_t)(sel / 6) - 8);
+                                r = sd_bus_message_append(m, "v", "(ssi)", p[i], p[i + 1],
+                                                          (int32_t)(sel / 6) - 8);
                                 i += 2;
                         } else
                                 r = sd_bus_message_append(m, "v", "(ssi)", "", "", 0);

@@ -8,7 +8,7 @@
 #include "fuzz.h"
 
 #define PARENT "0000:00:02.0"
-#define UUID "c9a8e0e4-5d57-4a1c-8d1e-3d5e6a1b2c3d"
+#define UUID   "c9a8e0e4-5d57-4a1c-8d1e-3d5e6a1b2c3d"
 
 FUZZ_TARGET(definition)
 {

@@ -50,7 +50,8 @@ FUZZ_TARGET(iommu)
         memcpy(regs.smmu_idr, raw.smmu_idr, sizeof(regs.smmu_idr));
 
         /* The features line as the host model feeds it (§2.3): replaces EFR/EFR2 when it parses. */
-        if (n >= 2 && mdp_amd_parse_features(lines[1], n >= 3 ? lines[2] : NULL, &efr, &efr2, &efr2_valid) == 0) {
+        if (n >= 2 &&
+            mdp_amd_parse_features(lines[1], n >= 3 ? lines[2] : NULL, &efr, &efr2, &efr2_valid) == 0) {
                 regs.amd_efr = efr;
                 regs.amd_efr2 = efr2;
                 regs.amd_efr2_valid = efr2_valid;
@@ -66,6 +67,7 @@ FUZZ_TARGET(iommu)
         }
         mdp_iommu_caps_from_regs(&regs, n >= 1 && lines[0][0] ? lines[0] : NULL, &caps);
         FUZZ_ASSERT(caps.sm_on_source);
-        FUZZ_ASSERT(caps.pasid == MDP_YES ? caps.pasid_width >= 1 && caps.pasid_width <= 32 : caps.pasid_width == 0);
+        FUZZ_ASSERT(caps.pasid == MDP_YES ? caps.pasid_width >= 1 && caps.pasid_width <= 32
+                                          : caps.pasid_width == 0);
         return 0;
 }

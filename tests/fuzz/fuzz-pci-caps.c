@@ -22,10 +22,12 @@ FUZZ_TARGET(pci_caps)
         mdp_pci_caps_parse(config, size, &caps);
         free(config);
         /* Every field set, to one of the three values; the 5-bit width field (§3.3). */
-        FUZZ_ASSERT(TRISTATE_OK(caps.extended_space) && TRISTATE_OK(caps.pasid) && TRISTATE_OK(caps.pasid_exec) &&
-                    TRISTATE_OK(caps.pasid_priv) && TRISTATE_OK(caps.pasid_enabled) && TRISTATE_OK(caps.ats) &&
-                    TRISTATE_OK(caps.ats_enabled) && TRISTATE_OK(caps.pri) && TRISTATE_OK(caps.pri_enabled) &&
-                    TRISTATE_OK(caps.sriov) && TRISTATE_OK(caps.siov_dvsec));
+        FUZZ_ASSERT(TRISTATE_OK(caps.extended_space) && TRISTATE_OK(caps.pasid) &&
+                    TRISTATE_OK(caps.pasid_exec) && TRISTATE_OK(caps.pasid_priv) &&
+                    TRISTATE_OK(caps.pasid_enabled) && TRISTATE_OK(caps.ats) &&
+                    TRISTATE_OK(caps.ats_enabled) && TRISTATE_OK(caps.pri) &&
+                    TRISTATE_OK(caps.pri_enabled) && TRISTATE_OK(caps.sriov) &&
+                    TRISTATE_OK(caps.siov_dvsec));
         FUZZ_ASSERT(caps.pasid_width <= 31);
         return 0;
 }

@@ -92,8 +92,9 @@ static void check_strings(const uint8_t *data, size_t size)
                 r = sysfs_join_lexical(lines[0], lines[1], joined, sizeof(joined));
                 /* A joined path never climbs out of the sysfs root. */
                 if (r == 0)
-                        FUZZ_ASSERT(joined[0] != '/' && strncmp(joined, "../", 3) != 0 && strcmp(joined, "..") != 0 &&
-                                    !strstr(joined, "/../") && !strstr(joined, "//"));
+                        FUZZ_ASSERT(joined[0] != '/' && strncmp(joined, "../", 3) != 0 &&
+                                    strcmp(joined, "..") != 0 && !strstr(joined, "/../") &&
+                                    !strstr(joined, "//"));
                 /* name_compare is an order: antisymmetric, and equal only for equal names. */
                 r = name_compare(lines[0], lines[1]);
                 FUZZ_ASSERT((r > 0) == (name_compare(lines[1], lines[0]) < 0));

@@ -13,22 +13,22 @@
 #include "util/macro.h"
 
 #ifdef MDP_LIBFUZZER
-#define FUZZ_TARGET(name)                                                   \
-        int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);      \
+#define FUZZ_TARGET(name)                                                                                   \
+        int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                                       \
         int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #else
-#define FUZZ_TARGET(name)                                                   \
-        int mdp_fuzz_##name(const uint8_t *data, size_t size);             \
+#define FUZZ_TARGET(name)                                                                                   \
+        int mdp_fuzz_##name(const uint8_t *data, size_t size);                                              \
         int mdp_fuzz_##name(const uint8_t *data, size_t size)
 #endif
 
 /* A property of the parser did not hold (a round trip differs, a result is out of range):
  * abort so libFuzzer saves the input and the replay test fails. */
-#define FUZZ_ASSERT(expr)                                                                     \
-        do {                                                                                  \
-                if (!(expr)) {                                                                \
-                        fuzz_assert_failed(#expr, __FILE__, __LINE__);                        \
-                }                                                                             \
+#define FUZZ_ASSERT(expr)                                                                                   \
+        do {                                                                                                \
+                if (!(expr)) {                                                                              \
+                        fuzz_assert_failed(#expr, __FILE__, __LINE__);                                      \
+                }                                                                                           \
         } while (0)
 _Noreturn void fuzz_assert_failed(const char *expr, const char *file, int line);
 

@@ -6,16 +6,16 @@
 
 #include "fuzz.h"
 
-#define MDP_FUZZ_TARGETS(X) \
-        X(conf)             \
-        X(dbus_args)        \
-        X(definition)       \
-        X(domain)           \
-        X(iommu)            \
-        X(json)             \
-        X(pci_caps)         \
-        X(state)            \
-        X(sysfs)            \
+#define MDP_FUZZ_TARGETS(X)                                                                                 \
+        X(conf)                                                                                             \
+        X(dbus_args)                                                                                        \
+        X(definition)                                                                                       \
+        X(domain)                                                                                           \
+        X(iommu)                                                                                            \
+        X(json)                                                                                             \
+        X(pci_caps)                                                                                         \
+        X(state)                                                                                            \
+        X(sysfs)                                                                                            \
         X(uuid)
 
 #define MDP_FUZZ_DECLARE(name) int mdp_fuzz_##name(const uint8_t *data, size_t size);
