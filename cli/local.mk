@@ -13,6 +13,7 @@ cli_mdevpasidctl_SOURCES = \
 	cli/mdevctl-format.c \
 	cli/verb-list.c \
 	cli/verb-host.c \
+	cli/plan.h \
 	cli/verb-plan.c \
 	cli/verb-mdev.c \
 	cli/verb-status.c \

@@ -21,25 +21,13 @@
 #include "mdp-names.h"
 #include "output.h"
 #include "plan-input.h"
+#include "plan.h"
 #include "policy.h"
 #include "profile.h"
 #include "source.h"
 #include "util/fileio.h"
 #include "util/log.h"
 #include "verbs.h"
-
-/* What to plan. Everything is borrowed from the caller. */
-struct plan_query {
-        const char *vm; /* the VM's name: --vm, the domain's name, or PLAN_DEFAULT_VM */
-        enum mdp_guest_mode guest;
-        const char *guest_basis;  /* how the mode was derived, for the explanation */
-        const char *const *units; /* mdev UUIDs and PCI addresses */
-        size_t n_units;
-        const struct mdp_domain *domain; /* --domain: arch and <mdevpasid:policy>; NULL otherwise */
-};
-
-/* Per-VM policy rules match on the name; without --vm none but "*" matches this one. */
-#define PLAN_DEFAULT_VM "unnamed-vm"
 
 static void print_conf_warnings(const char *what, const struct mdp_conf_messages *msgs)
 {
@@ -89,11 +77,9 @@ static int host_error(struct mdp_ctx *ctx, int r)
         return log_error_errno(r, "cannot read the host's sysfs: %m");
 }
 
-/* The plan for q from this host's sysfs, the vendor profiles and the policy files, without
- * the daemon: so nobody knows what other VMs hold (the SMMUv3 sharing facts stay unknown,
- * and are explained as such). Errors are logged with the object and the fix; returns 0 and
- * a plan (which may be refused: that is a decision, not an error), or a negative errno. */
-static int plan_local(const struct plan_query *q, struct mdp_plan **ret)
+/* Without the daemon nobody knows what other VMs hold: the SMMUv3 sharing facts stay
+ * unknown, and the plan explains them as such. */
+int plan_local(const struct plan_query *q, struct mdp_plan **ret)
 {
         _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = NULL;
         _cleanup_(mdp_profiles_unrefp) struct mdp_profiles *profiles = NULL;
