@@ -9,7 +9,6 @@ bench_engine_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
 bench_engine_LDADD = $(MDP_LIB_LIBS) $(JSONC_LIBS)
 bench_engine_LDFLAGS = -no-install
 
-bench: bench-engine
 bench-engine: bench/engine$(EXEEXT)
 	./bench/engine --json bench/engine.json
 
@@ -39,7 +38,32 @@ bench_pasid_SOURCES = bench/pasid.c
 bench_pasid_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS)
 bench_pasid_LDADD = $(MDP_LIB_LIBS)
 bench_pasid_LDFLAGS = -no-install
-bench: bench-pasid
 bench-pasid: bench/pasid$(EXEEXT)
 	./bench/pasid 100000 1000000
 .PHONY: bench-pasid
+
+# bench/run.sh (issue 9): the CLI against mdevctl, the daemon's start, D-Bus and event
+# latency, autostart; "make bench" runs it (MDP_BENCH_SIZES, MDP_BENCH_RUNS: see bench/README.md).
+check_PROGRAMS += bench/cmdtime
+bench_cmdtime_SOURCES = bench/cmdtime.c bench/stats.h
+bench_cmdtime_LDFLAGS = -no-install
+check_PROGRAMS += bench/daemon
+bench_daemon_SOURCES = bench/daemon.c bench/stats.h
+bench_daemon_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(SYSTEMD_CFLAGS)
+bench_daemon_LDADD = $(SYSTEMD_LIBS)
+bench_daemon_LDFLAGS = -no-install
+check_PROGRAMS += bench/events
+bench_events_SOURCES = bench/events.c bench/stats.h
+bench_events_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(MDP_HARNESS_CFLAGS) $(CHECK_CFLAGS)
+bench_events_LDADD = $(MDP_HARNESS_LIBS) $(CHECK_LIBS)
+bench_events_LDFLAGS = -no-install
+
+# The engine and bench/pasid run inside bench-run (their figures go to the same JSON).
+bench: bench-run
+bench-run: bench/cmdtime$(EXEEXT) bench/daemon$(EXEEXT) bench/events$(EXEEXT) bench/engine$(EXEEXT) bench/pasid$(EXEEXT) \
+		cli/mdevpasidctl$(EXEEXT) daemon/mdevpasidd$(EXEEXT) tests/sim/mdp-kernel-sim$(EXEEXT) \
+		tests/sim/libmdpsimshim.la
+	top_srcdir='$(abs_top_srcdir)' MDEVPASID_DATADIR='$(abs_top_srcdir)/conf' $(SHELL) $(top_srcdir)/bench/run.sh
+.PHONY: bench-run
+CLEANFILES += bench/results.json
+EXTRA_DIST += bench/run.sh bench/README.md
