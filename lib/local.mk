@@ -89,6 +89,6 @@ lib_libmdevpasid_la_SOURCES += \
 noinst_LTLIBRARIES += lib/libmdevpasid-virt.la
 lib_libmdevpasid_virt_la_SOURCES = lib/domain-libvirt.h lib/domain-libvirt.c
 lib_libmdevpasid_virt_la_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(LIBVIRT_CFLAGS)
-lib_libmdevpasid_virt_la_LIBADD = $(LIBVIRT_LIBS)
+lib_libmdevpasid_virt_la_LIBADD = -ldl # libvirt itself is dlopen()ed (lib/domain-libvirt.c)
 MDP_VIRT_CFLAGS = $(LIBVIRT_CFLAGS)
 MDP_VIRT_LIBS = $(top_builddir)/lib/libmdevpasid-virt.la
