@@ -54,6 +54,12 @@ static const struct method_action table[] = {
         {"Remove", MDP_ACTION_MANAGE_DEVICES},
         /* org.mdevpasid1.Manager: the daemon */
         {"Reload", MDP_ACTION_RELOAD},
+        {"PlanVm", NULL},
+        {"ListVms", NULL},
+        {"AttachVm", MDP_ACTION_ASSIGN_VM},
+        {"DetachVm", MDP_ACTION_ASSIGN_VM},
+        {"AllocatePasids", MDP_ACTION_ALLOCATE_PASID},
+        {"FreePasids", MDP_ACTION_ALLOCATE_PASID},
 };
 
 struct authz_query {

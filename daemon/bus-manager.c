@@ -16,6 +16,7 @@
 #include "ops.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "vms.h"
 
 static int write_error(sd_bus_error *error, int r, const char *what, const char *uuid, const char *parent)
 {
@@ -801,6 +802,16 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Remove", SD_BUS_ARGS("s", uuid), SD_BUS_NO_RESULT, method_remove, OPEN),
         SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe, OPEN),
         SD_BUS_METHOD_WITH_ARGS("Reload", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_reload, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("PlanVm", SD_BUS_ARGS("s", name, "a{sv}", request), SD_BUS_RESULT("a{sv}", plan),
+                                method_plan_vm, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("AttachVm", SD_BUS_ARGS("s", name, "a{sv}", request), SD_BUS_RESULT("a{sv}", plan),
+                                method_attach_vm, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("DetachVm", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_detach_vm, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("ListVms", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sssas)", vms), method_list_vms, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("AllocatePasids", SD_BUS_ARGS("s", vm, "s", uuid, "u", count),
+                                SD_BUS_RESULT("au", pasids), method_allocate_pasids, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("FreePasids", SD_BUS_ARGS("s", vm, "au", pasids), SD_BUS_NO_RESULT,
+                                method_free_pasids, OPEN),
         SD_BUS_VTABLE_END,
 };
 
@@ -829,6 +840,10 @@ int manager_connect_bus(struct manager *m)
                                                device_vtable, bus_device_find, m);
         if (r >= 0)
                 r = sd_bus_add_node_enumerator(m->bus, NULL, MDP_OBJECT_DEVICES, bus_device_enumerate, m);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(m->bus, NULL, MDP_OBJECT_VMS, MDP_IFACE_VM, vm_vtable, bus_vm_find, m);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(m->bus, NULL, MDP_OBJECT_VMS, bus_vm_enumerate, m);
         if (r >= 0)
                 r = sd_bus_add_object_manager(m->bus, NULL, MDP_OBJECT_ROOT);
         if (r < 0)

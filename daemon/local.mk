@@ -13,6 +13,8 @@ daemon_libmdevpasidd_la_SOURCES = \
 	daemon/bus-validate.c \
 	daemon/bus-objects.c \
 	daemon/describe.c \
+	daemon/vms.h \
+	daemon/vms.c \
 	daemon/udev.h \
 	daemon/udev.c \
 	daemon/worker.h \

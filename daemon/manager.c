@@ -12,6 +12,7 @@
 
 #include "bus-errors.h"
 #include "manager.h"
+#include "vms.h"
 #include "mdp-names.h"
 #include "ops.h"
 #include "strv.h"
@@ -191,6 +192,7 @@ char **manager_compute_warnings(struct manager *m)
                                 (void)strv_consume(&w, s);
                 }
         }
+        vms_append_warnings(m, &w);
         if (!w)
                 w = calloc(1, sizeof(char *));
         return w;
@@ -562,6 +564,7 @@ int manager_startup(struct manager *m)
                 return r;
         reconcile_intents(m, &undo, &n_undo);
         reconcile_ownership(m);
+        vms_load(m);
         (void)manager_save_state(m);
 
         r = manager_connect_bus(m);
@@ -742,6 +745,7 @@ struct manager *manager_free(struct manager *m)
                         parent_free(p);
                 hashmap_free(m->parents);
         }
+        vms_free_all(m);
         mdp_host_unref(m->snapshot);
         mdp_state_free(m->state);
         mdp_profiles_unref(m->profiles);

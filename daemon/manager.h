@@ -116,6 +116,8 @@ struct manager {
         struct mdp_host *snapshot; /* coldplug records that devices still point into */
 
         struct mdp_state *state;
+        struct hashmap *vms;           /* name -> struct vm (vms.c) */
+        struct hashmap *pasid_parents; /* parent -> struct pasid_parent (vms.c) */
         bool state_readonly; /* state.json is from a newer version: never overwritten */
         struct mdp_profiles *profiles;
         struct mdp_kernel_features *kernel;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "manager.h"
+#include "vms.h"
 #include "mdp-names.h"
 #include "ops.h"
 #include "strv.h"
@@ -378,6 +379,7 @@ void device_commit(struct device *d, struct device_snapshot *s)
                 }
         }
         snapshot_done(s->props, N_DEVICE_PROPS);
+        vms_device_changed(m, d->uuid);
         if (!now) {
                 hashmap_remove(m->devices, d->uuid);
                 device_free(d);
