@@ -16,3 +16,11 @@ tests_check_pasid_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_pasid_LDADD = $(MDP_TEST_LIBS)
 tests_check_pasid_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_pasid
+
+# mdevpasidd's VM assignment and PASIDs on a private bus over the simulated host.
+check_PROGRAMS += tests/check_assign
+tests_check_assign_SOURCES = tests/check_assign.c
+tests_check_assign_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_HARNESS_CFLAGS)
+tests_check_assign_LDADD = $(MDP_HARNESS_LIBS) $(MDP_TEST_LIBS)
+tests_check_assign_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_assign
