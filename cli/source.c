@@ -54,7 +54,7 @@ int cli_source_open(unsigned flags, struct cli_source **ret)
                 /* A tree was named, and the host's daemon reads the host: not that tree. */
                 r = cli_source_sysfs_new(flags, ret);
                 if (r >= 0)
-                        (*ret)->why_sysfs = "not asked: MDEVPASID_ROOT names a tree the system bus's daemon does "
+                        (*ret)->why_sysfs = "mdevpasidd was not asked: MDEVPASID_ROOT names a tree the system bus's daemon does "
                                             "not serve (set DBUS_SYSTEM_BUS_ADDRESS to the bus of a daemon that does)";
                 return r;
         }

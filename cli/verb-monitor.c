@@ -299,6 +299,10 @@ int verb_monitor(int argc, char **argv)
         r = mdp_client_open(&bus);
         if (r < 0)
                 return log_error_errno(r, "%s", mdp_client_daemon_state_message(MDP_CLIENT_NO_BUS));
+        /* A shell starts background jobs with SIGINT ignored, and an ignored signal never
+         * reaches a signalfd: take the default back, then block it for sd-event. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);

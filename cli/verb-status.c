@@ -194,8 +194,8 @@ int verb_status(int argc, char **argv)
                        ansi_bold(), ansi_normal(), ansi_green(), ansi_normal(),
                        st.version ? st.version : "unknown");
         else if (src->why_sysfs)
-                printf("%smdevpasidd%s: %s%s%s.\nWhat follows was read from sysfs.\n", ansi_bold(),
-                       ansi_normal(), ansi_yellow(), src->why_sysfs, ansi_normal());
+                printf("%s%s%s.\nWhat follows was read from sysfs.\n", ansi_yellow(), src->why_sysfs,
+                       ansi_normal());
         else
                 printf("%smdevpasidd%s: not asked (--source=sysfs). What follows was read from sysfs.\n",
                        ansi_bold(), ansi_normal());

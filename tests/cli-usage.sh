@@ -25,7 +25,7 @@ expect() {
 # Usage errors: status 2, a message naming the problem and where to look.
 # No verb: status, the default verb (issue 6); here read from the tree MDEVPASID_ROOT names.
 expect 0 ""
-grep -q "^mdevpasidd: not asked: MDEVPASID_ROOT" "$TMP/out" || fail "no verb: status does not say the daemon was not asked"
+grep -q "^mdevpasidd was not asked: MDEVPASID_ROOT" "$TMP/out" || fail "no verb: status does not say the daemon was not asked"
 grep -q "parents: 3, types: 8" "$TMP/out" || fail "no verb: status does not count the capture's parents and types"
 expect 2 'unknown verb "frobnicate"' frobnicate
 expect 2 "list: unknown option --bogus" list --bogus
