@@ -721,6 +721,127 @@ START_TEST(test_parent_quota)
 }
 END_TEST
 
+/* Guest PASIDs (+pv, experimental: IOMMU-SPEC.md §6.6) with a policy that asserts a PV
+ * PASID channel: quotas (the VM's, the profile's max_guest_pasids), all-or-nothing frees,
+ * double free, a restart, and DetachVm releasing everything. */
+#define PV_POLICY                                                                                           \
+        "{ \"version\": 1, \"defaults\": { \"allow_experimental\": true, \"pasid_quota\": 20 }, "           \
+        "\"vmm\": { \"iommufd\": true, \"virtio-iommu-pci\": true, \"arm-smmuv3.accel\": true, "            \
+        "\"arm-smmuv3.ssidsize\": true, \"passthrough-pasid\": true, \"pv-pasid-alloc\": true, "            \
+        "\"vfio-pci.x-vpasid-cap-offset\": true } }"
+
+static uint32_t *alloc_pasids(struct harness *h, const char *vm, const char *uuid, uint32_t count,
+                              size_t *ret_n)
+{
+        sd_bus_message *reply = call_ok(h, "AllocatePasids", "ssu", vm, uuid, count);
+        const void *a;
+        size_t size;
+        uint32_t *copy;
+
+        ck_assert_int_ge(sd_bus_message_read_array(reply, 'u', &a, &size), 0);
+        copy = malloc(size + 1);
+        memcpy(copy, a, size);
+        *ret_n = size / sizeof(uint32_t);
+        sd_bus_message_unref(reply);
+        return copy;
+}
+
+static int free_pasids(struct harness *h, const char *vm, const uint32_t *p, size_t n, sd_bus_error *e)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, "FreePasids"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_append(m, "s", vm), 0);
+        ck_assert_int_ge(sd_bus_message_append_array(m, 'u', p, n * sizeof(uint32_t)), 0);
+        return sd_bus_call(harness_bus(h), m, 0, e, NULL);
+}
+
+START_TEST(test_guest_pasids)
+{
+        struct harness *h = start_smmu_host();
+        const char *ua[] = {A1, NULL}, *ub[] = {A2, NULL};
+        _cleanup_(mdp_plan_freep) struct mdp_plan *pa = NULL, *pb = NULL;
+        _cleanup_free_ uint32_t *g1 = NULL, *g2 = NULL, *g3 = NULL;
+        _cleanup_free_ char *msg = NULL, *before = NULL, *after = NULL;
+        _cleanup_free_ struct mdp_plan_bus_info *ia = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        size_t n1, n2, n3, n;
+        pid_t d;
+
+        write_policy(h, PV_POLICY);
+        sim_create(h, PF, VTYPE, A1);
+        sim_create(h, PF, VTYPE, A2);
+        d = spawn_daemon(h);
+        {
+                _cleanup_(mdp_plan_freep) struct mdp_plan *dry = NULL;
+                _cleanup_free_ char *text = NULL;
+                ck_assert_int_eq(vm_call(h, "PlanVm", "pv1", ua, "pasid", &dry, NULL, &e), 0);
+                ck_assert_int_eq(mdp_plan_format_text(dry, &text), 0);
+                ck_assert_msg(dry->strategy == MDP_STRATEGY_SHADOW_PV ||
+                                      dry->strategy == MDP_STRATEGY_NEST_PV,
+                              "no +pv plan:\n%s", text);
+        }
+        pa = attach_ok(h, "pv1", ua, "pasid", &ia);
+        g1 = alloc_pasids(h, "pv1", A1, 10, &n1);
+        ck_assert_uint_eq(n1, 10);
+        for (size_t i = 0; i < n1; i++) {
+                ck_assert_uint_ge(g1[i], 16);
+                ck_assert_uint_ne(g1[i], ia->pasids[0].pasid);
+        }
+        /* the profile's max_guest_pasids (16) per instance */
+        msg = call_err(h, "AllocatePasids", MDP_ERROR_NO_CAPACITY, "ssu", "pv1", A1, 7);
+        ck_assert_msg(strstr(msg, "max_guest_pasids"), "%s", msg);
+        free(msg);
+        g2 = alloc_pasids(h, "pv1", A1, 6, &n2);
+        /* a unit the VM does not hold; a VM without the unit */
+        msg = call_err(h, "AllocatePasids", MDP_ERROR_INVALID_ARGS, "ssu", "pv1", A2, 1);
+        free(msg);
+
+        /* all or nothing: one PASID not the VM's, nothing is freed */
+        {
+                uint32_t mixed[] = {g1[0], 5};
+                ck_assert_int_lt(free_pasids(h, "pv1", mixed, 2, &e), 0);
+                ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+                ck_assert_msg(strstr(e.message, "PASID 5"), "%s", e.message);
+                sd_bus_error_free(&e);
+        }
+        before = vm_pasids(h, "pv1", &n, NULL);
+        ck_assert_uint_eq(n, 1 + 10 + 6);
+        ck_assert_int_ge(free_pasids(h, "pv1", g1, 5, &e), 0);
+        /* double free */
+        ck_assert_int_lt(free_pasids(h, "pv1", g1, 1, &e), 0);
+        ck_assert_str_eq(e.name, MDP_ERROR_INVALID_ARGS);
+        sd_bus_error_free(&e);
+
+        /* a restart keeps them; a second VM's PASIDs never collide with the recorded ones */
+        free(before);
+        before = vm_pasids(h, "pv1", &n, NULL);
+        ck_assert_uint_eq(n, 1 + 5 + 6);
+        restart(h, &d);
+        after = vm_pasids(h, "pv1", &n, NULL);
+        ck_assert_str_eq(after, before);
+        pb = attach_ok(h, "pv2", ub, "pasid", NULL);
+        g3 = alloc_pasids(h, "pv2", A2, 14, &n3);
+        for (size_t i = 0; i < n3; i++) {
+                for (size_t k = 5; k < n1; k++)
+                        ck_assert_uint_ne(g3[i], g1[k]);
+                for (size_t k = 0; k < n2; k++)
+                        ck_assert_uint_ne(g3[i], g2[k]);
+        }
+        /* the VM quota (defaults.pasid_quota 20): 14 held, 7 more is too many */
+        msg = call_err(h, "AllocatePasids", MDP_ERROR_NO_CAPACITY, "ssu", "pv2", A2, 7);
+        ck_assert_msg(strstr(msg, "quota"), "%s", msg);
+        free(msg);
+
+        /* detach releases the instance and guest PASIDs */
+        sd_bus_message_unref(call_ok(h, "DetachVm", "s", "pv1"));
+        msg = call_err(h, "FreePasids", MDP_ERROR_NO_SUCH_VM, "sau", "pv1", 1, g2[0]);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *assign_suite(void)
 {
         Suite *s = suite_create("assign");
@@ -735,6 +856,7 @@ static Suite *assign_suite(void)
         tcase_add_test(tc, test_restart_keeps_assignments);
         tcase_add_test(tc, test_smmu_two_vms);
         tcase_add_test(tc, test_parent_quota);
+        tcase_add_test(tc, test_guest_pasids);
         suite_add_tcase(s, tc);
         return s;
 }
