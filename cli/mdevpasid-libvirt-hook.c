@@ -264,10 +264,11 @@ static int report_failure(const char *method, int r, const sd_bus_error *e)
         return st;
 }
 
-static int call(sd_bus *bus, const char *method, const char *xml, int *ret_status)
+/* One VM call (AttachVm, PlanVm with the domain XML; DetachVm). 0, or the call's negative
+ * errno with *e set (nothing reported yet: the caller decides). */
+static int vm_call(sd_bus *bus, const char *method, const char *xml, sd_bus_error *e)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         int r;
 
         r = mdp_client_new_call(bus, NULL, NULL, method, &m);
@@ -275,29 +276,202 @@ static int call(sd_bus *bus, const char *method, const char *xml, int *ret_statu
                 r = sd_bus_message_append(m, "s", arg_vm);
         if (r >= 0 && xml)
                 r = sd_bus_message_append(m, "a{sv}", 1, "DomainXml", "s", xml);
-        if (r < 0) {
-                say(LOG_ERR, "%s: cannot build the %s call: %s", arg_vm, method, strerror(-r));
-                *ret_status = fail_status(MDP_HOOK_VETO);
-                return r;
+        if (r < 0)
+                return sd_bus_error_set_errnof(e, r, "cannot build the %s call: %s", method, strerror(-r));
+        return mdp_client_send(bus, m, remaining_usec(), e, &reply);
+}
+
+/* Manager.Start of one mdev. *ret_started: this call made it run. A Busy device (an
+ * autostart of it in progress) is asked again until the budget runs out. */
+static int start_mdev(sd_bus *bus, const char *uuid, bool *ret_started, sd_bus_error *e)
+{
+        int r;
+
+        *ret_started = false;
+        for (;;) {
+                sd_bus_error_free(e);
+                r = mdp_client_call(bus, NULL, NULL, "Start", remaining_usec(), e, NULL, "ss", uuid, "");
+                if (r >= 0) {
+                        *ret_started = true;
+                        return 0;
+                }
+                if (sd_bus_error_has_name(e, MDP_ERROR_ALREADY_EXISTS))
+                        return 0; /* running already: what we want */
+                if (!sd_bus_error_has_name(e, MDP_ERROR_BUSY) || remaining_usec() <= 200 * 1000)
+                        return r;
+                usleep(100 * 1000);
         }
-        r = mdp_client_send(bus, m, remaining_usec(), &e, &reply);
-        if (r < 0) {
-                if (streq(method, "DetachVm") && sd_bus_error_has_name(&e, MDP_ERROR_NO_SUCH_VM))
-                        return 0; /* never attached (or already released): nothing to do */
-                *ret_status = report_failure(method, r, &e);
-                return r;
+}
+
+/* Puts back what prepare started when it cannot finish: the host is left as it was. */
+static void stop_started(sd_bus *bus, char **started)
+{
+        for (char **u = started; u && *u; u++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                if (mdp_client_call(bus, NULL, NULL, "Stop", remaining_usec(), &e, NULL, "s", *u) < 0)
+                        sd_journal_send("MESSAGE=%s: cannot stop mdev %s again: %s", arg_vm, *u,
+                                        e.message ? e.message : "no answer", "PRIORITY=%i", LOG_WARNING,
+                                        "SYSLOG_IDENTIFIER=%s", PROGRAM, NULL);
         }
+}
+
+/* prepare begin: start the VM's defined mdevs that are not running (libvirt looks for them
+ * right after this hook, ECOSYSTEM.md §1.5; AttachVm plans only what exists), then
+ * AttachVm. A failure stops again what this run started. */
+static int do_prepare(sd_bus *bus, const struct mdp_domain *d, const char *xml)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char **started = calloc(d->n_mdevs + 1, sizeof(char *));
+        size_t n_started = 0;
+        int r, st;
+
+        if (!started)
+                return report_failure("Start", -ENOMEM, NULL);
+        for (size_t i = 0; i < d->n_mdevs; i++) {
+                bool now;
+
+                r = start_mdev(bus, d->mdevs[i].uuid, &now, &e);
+                if (r < 0) {
+                        stop_started(bus, started);
+                        if (sd_bus_error_has_name(&e, MDP_ERROR_NO_SUCH_DEVICE)) {
+                                say(LOG_ERR,
+                                    "%s: UNIT_MISSING on %s: the mdev is neither running nor defined on "
+                                    "this "
+                                    "host; define it (mdevpasidctl define --uuid %s --parent PARENT --type "
+                                    "TYPE) "
+                                    "or remove the <hostdev> from the domain",
+                                    arg_vm, d->mdevs[i].uuid, d->mdevs[i].uuid);
+                                return EXIT_FAILURE;
+                        }
+                        if (!is_timeout(r, &e) && !is_unavailable(r, &e)) {
+                                say(LOG_ERR, "%s: cannot start mdev %s: %s", arg_vm, d->mdevs[i].uuid,
+                                    e.message ? e.message : strerror(-r));
+                                return EXIT_FAILURE;
+                        }
+                        return report_failure("Start", r, &e);
+                }
+                if (now)
+                        started[n_started++] = d->mdevs[i].uuid;
+        }
+
+        sd_bus_error_free(&e);
+        r = vm_call(bus, "AttachVm", xml, &e);
+        if (r < 0 && sd_bus_error_has_name(&e, MDP_ERROR_ALREADY_EXISTS)) {
+                /* Recorded with other units: a stale record (the VM is not running at
+                 * prepare; its last release never came, or its XML changed since). */
+                _cleanup_(sd_bus_error_free) sd_bus_error e2 = SD_BUS_ERROR_NULL;
+                sd_journal_send("MESSAGE=%s: replacing a stale assignment with other units", arg_vm,
+                                "PRIORITY=%i", LOG_NOTICE, "SYSLOG_IDENTIFIER=%s", PROGRAM, NULL);
+                if (vm_call(bus, "DetachVm", NULL, &e2) >= 0 ||
+                    sd_bus_error_has_name(&e2, MDP_ERROR_NO_SUCH_VM)) {
+                        sd_bus_error_free(&e);
+                        r = vm_call(bus, "AttachVm", xml, &e);
+                }
+        }
+        if (r >= 0)
+                return EXIT_SUCCESS;
+        st = report_failure("AttachVm", r, &e);
+        if (st != EXIT_SUCCESS)
+                stop_started(bus, started);
+        return st;
+}
+
+/* Reads ListDevices(defined) into "uuid active" pairs we care about. */
+static int list_devices(sd_bus *bus, bool defined, char ***ret_uuids, sd_bus_error *e)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        char **v = NULL;
+        size_t n = 0;
+        int r;
+
+        r = mdp_client_call(bus, NULL, NULL, "ListDevices", remaining_usec(), e, &reply, "b", defined);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}")) > 0) {
+                const char *uuid, *parent, *type, *start;
+                int active, def;
+                char **nv;
+
+                r = sd_bus_message_read(reply, "sssbbs", &uuid, &parent, &type, &active, &def, &start);
+                if (r >= 0)
+                        r = sd_bus_message_skip(reply, "a(ss)a{sv}");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        break;
+                nv = realloc(v, (n + 2) * sizeof(char *));
+                if (!nv || !(nv[n] = strdup(uuid))) {
+                        v = nv ? nv : v;
+                        r = -ENOMEM;
+                        break;
+                }
+                v = nv;
+                v[++n] = NULL;
+        }
+        if (r < 0) {
+                strv_free(v);
+                return sd_bus_error_set_errnof(e, r, "cannot read ListDevices: %s", strerror(-r));
+        }
+        *ret_uuids = v;
         return 0;
+}
+
+static bool strv_contains(char **v, const char *s)
+{
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+/* migrate begin, restore begin: can this host prepare the VM? Every mdev must be running or
+ * defined here (prepare starts the defined ones); when all run, PlanVm also checks the
+ * strategy. A plan needs the mdevs to exist, so with some only defined the strategy check
+ * is left to prepare. */
+static int do_check(sd_bus *bus, const struct mdp_domain *d, const char *xml)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_strv_free_ char **active = NULL, **defined = NULL;
+        bool all_active = true;
+        int r;
+
+        if (d->n_mdevs > 0) {
+                r = list_devices(bus, false, &active, &e);
+                if (r >= 0)
+                        r = list_devices(bus, true, &defined, &e);
+                if (r < 0)
+                        return report_failure("ListDevices", r, &e);
+        }
+        for (size_t i = 0; i < d->n_mdevs; i++) {
+                if (strv_contains(active, d->mdevs[i].uuid))
+                        continue;
+                all_active = false;
+                if (!strv_contains(defined, d->mdevs[i].uuid)) {
+                        say(LOG_ERR,
+                            "%s: UNIT_MISSING on %s: the mdev is neither running nor defined on this "
+                            "host%s; "
+                            "define it here first (mdevpasidctl define --uuid %s --parent PARENT --type "
+                            "TYPE)",
+                            arg_vm, d->mdevs[i].uuid, outcome(EXIT_FAILURE, NULL), d->mdevs[i].uuid);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (!all_active)
+                return EXIT_SUCCESS;
+        r = vm_call(bus, "PlanVm", xml, &e);
+        return r < 0 ? report_failure("PlanVm", r, &e) : EXIT_SUCCESS;
 }
 
 static int run(void)
 {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(mdp_domain_freep) struct mdp_domain *d = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *xml = NULL, *error = NULL;
         const char *method;
         size_t len = 0;
-        int r, status = EXIT_SUCCESS;
+        int r;
 
         r = read_stdin(&xml, &len);
         if (r >= 0)
@@ -326,15 +500,32 @@ static int run(void)
         if (r >= 0)
                 r = sd_bus_set_method_call_timeout(bus, remaining_usec());
         if (r < 0) {
-                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 sd_bus_error_setf(&e, SD_BUS_ERROR_NO_SERVER, "cannot connect to the system bus: %s",
                                   strerror(-r));
                 return report_failure(method, r, &e);
         }
-        r = call(bus, method, arg_op == OP_RELEASE ? NULL : xml, &status);
-        if (r >= 0 && arg_op == OP_RECONNECT)
-                log_debug("%s: assignment re-asserted after libvirtd reconnected", arg_vm);
-        return status;
+        switch (arg_op) {
+        case OP_PREPARE:
+                return do_prepare(bus, d, xml);
+        case OP_CHECK:
+                return do_check(bus, d, xml);
+        case OP_RECONNECT:
+                /* The VM runs, so do its mdevs: only the record is re-asserted. */
+                r = vm_call(bus, "AttachVm", xml, &e);
+                if (r < 0)
+                        return report_failure("AttachVm", r, &e);
+                sd_journal_send("MESSAGE=%s: assignment re-asserted after libvirtd reconnected", arg_vm,
+                                "PRIORITY=%i", LOG_INFO, "SYSLOG_IDENTIFIER=%s", PROGRAM, NULL);
+                return EXIT_SUCCESS;
+        case OP_RELEASE:
+                r = vm_call(bus, "DetachVm", NULL, &e);
+                /* NoSuchVm: never attached, or released already. */
+                if (r < 0 && !sd_bus_error_has_name(&e, MDP_ERROR_NO_SUCH_VM))
+                        return report_failure("DetachVm", r, &e);
+                return EXIT_SUCCESS;
+        default:
+                return EXIT_SUCCESS;
+        }
 }
 
 static void help(FILE *f)
