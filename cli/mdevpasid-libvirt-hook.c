@@ -202,11 +202,15 @@ static int read_stdin(char **ret, size_t *ret_len)
         return 0;
 }
 
+/* Only a call that failed without an error name (sd-bus's own failure) is judged by its
+ * errno: a daemon's error maps to an errno too (NoSuchDevice is ENOENT, bus-errors.h). */
 static bool is_unavailable(int r, const sd_bus_error *e)
 {
         /* No bus at all, nobody owning the name, or a daemon that has no such method yet. */
-        return r == -ENOENT || r == -ECONNREFUSED || r == -EHOSTDOWN ||
-               sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
+        if (!sd_bus_error_is_set(e))
+                return r == -ENOENT || r == -ECONNREFUSED || r == -EHOSTDOWN || r == -ENOTCONN ||
+                       r == -ECONNRESET;
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_SERVICE_UNKNOWN, SD_BUS_ERROR_NAME_HAS_NO_OWNER,
                                       SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_OBJECT,
                                       SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_DISCONNECTED,
                                       SD_BUS_ERROR_NO_SERVER);
@@ -214,7 +218,9 @@ static bool is_unavailable(int r, const sd_bus_error *e)
 
 static bool is_timeout(int r, const sd_bus_error *e)
 {
-        return r == -ETIMEDOUT || sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT);
+        if (!sd_bus_error_is_set(e))
+                return r == -ETIMEDOUT;
+        return sd_bus_error_has_names(e, SD_BUS_ERROR_NO_REPLY, SD_BUS_ERROR_TIMEOUT);
 }
 
 /* How a failure ends: "; VM start vetoed" or, for a pass, which setting allowed it. */
