@@ -364,6 +364,9 @@ int main(int argc, char **argv)
         SRunner *sr = srunner_create(hook_suite());
         int failed;
 
+        /* The hook exits without reading stdin for the operations it ignores; libvirt takes
+         * the EPIPE in stride (virCommand), and so does harness_run() once SIGPIPE is off. */
+        signal(SIGPIPE, SIG_IGN);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
