@@ -12,15 +12,17 @@
  *    domain XML, and empty output means "unchanged" (§1.3).
  *
  * Operations (ECOSYSTEM.md §1.3):
- *   prepare begin    AttachVm: the VM's mdevs exist when we return 0 (libvirt looks for them
- *                    right after, §1.5); a refusal exits 1 with one line on stderr, which
- *                    libvirt shows the user.
+ *   prepare begin    Start the VM's defined mdevs that are not running, then AttachVm: the
+ *                    mdevs exist when we return 0 (libvirt looks for them right after,
+ *                    §1.5); a refusal exits 1 with one line on stderr, which libvirt shows
+ *                    the user, after stopping what this run started.
  *   release end      DetachVm (NoSuchVm is fine); never fails.
  *   stopped end      nothing (libvirt ignores the status; nothing here can fail).
  *   reconnect begin  AttachVm again (libvirtd restarted); a failure would kill the running
  *                    QEMU, so it is logged, never a veto.
- *   migrate begin,   PlanVm (a dry run): veto only when the VM's units cannot be prepared on
- *   restore begin    this host; prepare follows and does the real work.
+ *   migrate begin,   veto only when the VM's units cannot be prepared on this host: an mdev
+ *   restore begin    neither running nor defined here, or a refused PlanVm (a dry run, asked
+ *                    when every mdev runs); prepare follows and does the real work.
  *   anything else    exit 0.
  * A domain without mdev or PCI hostdevs exits 0 before contacting the daemon. */
 #include <errno.h>
