@@ -24,6 +24,7 @@ enum op_origin {
         OP_ORIGIN_BUS,       /* a method call; replied when done */
         OP_ORIGIN_AUTOSTART, /* autostart.c; reported through the callback */
         OP_ORIGIN_RECOVERY,  /* undoing an operation a restart interrupted */
+        OP_ORIGIN_ATTACH,    /* AttachVm starting the VM's defined mdevs (vms.c); the callback */
 };
 
 /* Called when an operation that was not started by a method call ends. r is 0 or a

@@ -13,6 +13,7 @@
 #include "domain-xml.h"
 #include "manager.h"
 #include "mdp-names.h"
+#include "ops.h"
 #include "plan-bus.h"
 #include "plan-input.h"
 #include "strv.h"
@@ -1087,38 +1088,21 @@ static bool same_units(const struct vm *vm, char **units)
         return true;
 }
 
-int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* Plans, records and replies; the units are running. On failure the mdevs this attach
+ * started are stopped again: a refused or failed attach changes nothing. */
+static int attach_do(struct manager *m, sd_bus_message *msg, const char *name, struct vm_request *req,
+                     sd_bus_error *error)
 {
-        _cleanup_(vm_request_done) struct vm_request req = {};
         _cleanup_(planning_done) struct planning p = {};
         _cleanup_(vm_freep) struct vm *vm = NULL;
         _cleanup_free_ struct taken *taken = NULL;
-        struct manager *m = userdata;
         const struct mdp_plan_request *pr;
         struct vm *existing;
         size_t n_taken = 0;
-        const char *name;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = check_vm_name(name, error);
-        if (r < 0)
-                return r;
-        r = read_request(msg, name, &req, error);
-        if (r < 0)
-                return r;
-        r = authz_check(m, msg, error);
-        if (r <= 0)
-                return r < 0 ? r : 1; /* 0: decided later, the call is dispatched again */
-
         existing = find_vm(m, name);
-        if (existing && !same_units(existing, req.units))
-                return sd_bus_error_setf(error, MDP_ERROR_ALREADY_EXISTS,
-                                         "%s: the VM is attached with other units. DetachVm \"%s\" first.",
-                                         name, name);
-        r = plan_vm(m, name, &req, &p, error);
+        r = plan_vm(m, name, req, &p, error);
         if (r < 0)
                 return r;
         if (p.plan->strategy == MDP_STRATEGY_REFUSED)
@@ -1159,7 +1143,6 @@ int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 }
         }
         if (r < 0) {
-                /* A refused or failed attach changes nothing. */
                 for (size_t i = 0; i < n_taken; i++)
                         (void)mdp_pasid_release(taken[i].space, taken[i].pasid);
                 return r;
@@ -1176,6 +1159,181 @@ int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                         log_warning_errno(r, "Cannot send InterfacesAdded for %s: %m", existing->path);
         }
         return reply_plan(msg, &p, existing);
+}
+
+static void stop_started(struct manager *m, char **started)
+{
+        for (size_t i = 0; started && started[i]; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                struct device *d = manager_get_device(m, started[i]);
+
+                if (!d || !d->mdev || d->op)
+                        continue;
+                log_device(LOG_INFO, d->uuid, "Stopping mdev %s again: the attach that started it failed.",
+                           d->uuid);
+                if (op_stop(m, d, OP_ORIGIN_RECOVERY, NULL, &e) < 0)
+                        log_device(LOG_WARNING, d->uuid, "Cannot stop mdev %s: %s", d->uuid,
+                                   strna(e.message));
+        }
+}
+
+/* AttachVm waiting for the VM's defined mdevs to start. */
+struct attach_job {
+        struct manager *m;
+        sd_bus_message *msg;
+        char *name;
+        struct vm_request req;
+        char **started;
+        unsigned pending;
+        char *fail_unit, *fail_name, *fail_message;
+};
+
+static void attach_job_free(struct attach_job *j)
+{
+        sd_bus_message_unref(j->msg);
+        free(j->name);
+        vm_request_done(&j->req);
+        strv_free(j->started);
+        free(j->fail_unit);
+        free(j->fail_name);
+        free(j->fail_message);
+        free(j);
+}
+
+static void attach_start_done(struct manager *m, const char *uuid, int r, const char *error_name,
+                              const char *message, void *userdata)
+{
+        struct attach_job *j = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        if (r < 0 && !j->fail_unit) {
+                j->fail_unit = strdup(uuid);
+                j->fail_name = error_name ? strdup(error_name) : NULL;
+                j->fail_message = message ? strdup(message) : NULL;
+        } else if (r >= 0)
+                (void)strv_push_dup(&j->started, uuid);
+        if (--j->pending > 0)
+                return;
+        if (j->fail_unit) {
+                sd_bus_error_setf(&e, j->fail_name ? j->fail_name : MDP_ERROR_KERNEL,
+                                  "%s: cannot start mdev %s: %s Nothing was attached.", j->name,
+                                  j->fail_unit, j->fail_message ? j->fail_message : strerror(-r));
+                r = -EIO;
+        } else
+                r = attach_do(m, j->msg, j->name, &j->req, &e);
+        if (r < 0) {
+                stop_started(m, j->started);
+                if (sd_bus_error_is_set(&e))
+                        (void)sd_bus_reply_method_error(j->msg, &e);
+                else
+                        (void)sd_bus_reply_method_errno(j->msg, r, NULL);
+        }
+        attach_job_free(j);
+}
+
+/* Starts the VM's mdevs that are defined and not running. 0: none needed; 1: started, the
+ * job replies; negative with error set. */
+static int start_defined(struct manager *m, sd_bus_message *msg, const char *name, struct vm_request *req,
+                         sd_bus_error *error)
+{
+        struct attach_job *j = NULL;
+        int r;
+
+        for (size_t i = 0; req->units[i]; i++) {
+                struct device *d;
+
+                if (!strchr(req->units[i], '-'))
+                        continue; /* a PCI address */
+                (void)manager_refresh_definitions(m, req->units[i]);
+                d = manager_get_device(m, req->units[i]);
+                if (!d || d->mdev || d->n_defs == 0)
+                        continue;
+                if (d->op)
+                        return sd_bus_error_setf(
+                                error, MDP_ERROR_BUSY,
+                                "%s: mdev %s is being started or stopped. Retry when that has "
+                                "finished.",
+                                name, d->uuid);
+                if (d->n_defs > 1)
+                        return sd_bus_error_setf(
+                                error, MDP_ERROR_INVALID_ARGS,
+                                "%s: mdev %s is defined on several parents and not running. Start "
+                                "it on one (Start \"%s\" PARENT) first.",
+                                name, d->uuid, d->uuid);
+                if (!j) {
+                        j = calloc(1, sizeof(*j));
+                        if (!j)
+                                return -ENOMEM;
+                        j->m = m;
+                        j->msg = sd_bus_message_ref(msg);
+                        j->name = strdup(name);
+                        if (!j->name) {
+                                attach_job_free(j);
+                                return -ENOMEM;
+                        }
+                }
+                log_device(LOG_INFO, d->uuid, "Starting mdev %s for VM %s.", d->uuid, name);
+                j->pending++;
+                r = op_start(m, d, d->defs[0], OP_ORIGIN_ATTACH, NULL, attach_start_done, j, error);
+                if (r < 0) {
+                        j->pending--;
+                        if (j->pending == 0) {
+                                stop_started(m, j->started);
+                                attach_job_free(j);
+                        } else {
+                                /* the ones running finish, then the job replies this error */
+                                j->fail_unit = strdup(d->uuid);
+                                j->fail_name = strdup(error->name ? error->name : MDP_ERROR_KERNEL);
+                                j->fail_message = strdup(error->message ? error->message : strerror(-r));
+                                sd_bus_error_free(error);
+                                return 1;
+                        }
+                        return r;
+                }
+        }
+        if (!j)
+                return 0;
+        j->req = *req;
+        *req = (struct vm_request){};
+        return 1;
+}
+
+int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(vm_request_done) struct vm_request req = {};
+        struct manager *m = userdata;
+        struct vm *existing;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = check_vm_name(name, error);
+        if (r < 0)
+                return r;
+        r = read_request(msg, name, &req, error);
+        if (r < 0)
+                return r;
+        r = authz_check(m, msg, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: decided later, the call is dispatched again */
+
+        existing = find_vm(m, name);
+        if (existing && !same_units(existing, req.units))
+                return sd_bus_error_setf(error, MDP_ERROR_ALREADY_EXISTS,
+                                         "%s: the VM is attached with other units. DetachVm \"%s\" first.",
+                                         name, name);
+        /* Units another VM holds are refused before anything is started. */
+        for (size_t i = 0; req.units[i]; i++) {
+                struct vm *other = unit_holder(m, req.units[i], name);
+                if (other)
+                        return held_error(error, name, req.units[i], other->name);
+        }
+        r = start_defined(m, msg, name, &req, error);
+        if (r != 0)
+                return r < 0 ? r : 1; /* 1: the reply comes when the starts have finished */
+        return attach_do(m, msg, name, &req, error);
 }
 
 static void vm_release_all(struct manager *m, struct vm *vm)

@@ -842,6 +842,57 @@ START_TEST(test_guest_pasids)
 }
 END_TEST
 
+static bool device_active(struct harness *h, const char *uuid)
+{
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int active = 0;
+
+        ck_assert_int_ge(sd_bus_path_encode(MDP_OBJECT_DEVICES, uuid, &path), 0);
+        if (sd_bus_get_property_trivial(harness_bus(h), MDP_BUS_NAME, path, MDP_IFACE_DEVICE, "Active", &e,
+                                        'b', &active) < 0) {
+                sd_bus_error_free(&e);
+                return false;
+        }
+        return active;
+}
+
+static void define_mtty(struct harness *h, const char *uuid)
+{
+        sd_bus_message_unref(call_ok(h, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", uuid, 0, 0, 0));
+}
+
+/* AttachVm starts the VM's mdevs that are defined and not running; when the attach is then
+ * refused, it stops them again. */
+START_TEST(test_attach_starts_defined)
+{
+        struct harness *h = start_x86_host();
+        const char *u1[] = {A1, NULL}, *u2[] = {A2, MTTY_LIVE, NULL};
+        _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;
+        _cleanup_free_ char *msg = NULL;
+        int waited = 0;
+
+        spawn_daemon(h);
+        define_mtty(h, A1);
+        define_mtty(h, A2);
+        ck_assert(!device_active(h, A1));
+        p = attach_ok(h, "st1", u1, "nopasid", NULL);
+        ck_assert_str_eq(p->units[0].unit, A1);
+        ck_assert(device_active(h, A1));
+
+        /* G2 with emulated mdevs is refused: A2 was started for the plan, and is stopped again */
+        msg = attach_err(h, "st2", u2, "pasid", MDP_ERROR_REFUSED);
+        ck_assert_msg(strstr(msg, "EMULATED_NO_PASID"), "%s", msg);
+        while (device_active(h, A2) && waited < WAIT_MS) {
+                usleep(20000);
+                waited += 20;
+        }
+        ck_assert_msg(!device_active(h, A2), "%s stayed active after the refused attach", A2);
+        ck_assert(device_active(h, MTTY_LIVE)); /* it was running before: left alone */
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *assign_suite(void)
 {
         Suite *s = suite_create("assign");
@@ -857,6 +908,7 @@ static Suite *assign_suite(void)
         tcase_add_test(tc, test_smmu_two_vms);
         tcase_add_test(tc, test_parent_quota);
         tcase_add_test(tc, test_guest_pasids);
+        tcase_add_test(tc, test_attach_starts_defined);
         suite_add_tcase(s, tc);
         return s;
 }
