@@ -225,11 +225,45 @@ int verb_detach(int argc, char **argv)
         return 0;
 }
 
-/* pasid list: the Pasids property of every VM object (org.mdevpasid1.Vm). */
+/* One VM's Pasids variant, a(ssu), into the table or the JSON array. */
+static int read_pasids(sd_bus_message *reply, const char *vm, struct table *t, json_object *a)
+{
+        const char *unit, *kind;
+        uint32_t pasid;
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'v', "a(ssu)");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ssu)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssu)", &unit, &kind, &pasid)) > 0) {
+                if (a) {
+                        json_object *o = json_object_new_object();
+                        json_object_object_add(o, "Vm", json_object_new_string(vm));
+                        json_object_object_add(o, "Unit", json_object_new_string(unit));
+                        json_object_object_add(o, "Kind", json_object_new_string(kind));
+                        json_object_object_add(o, "Pasid", json_object_new_int64(pasid));
+                        json_object_array_add(a, o);
+                } else {
+                        r = table_add_cell(t, vm, ansi_bold());
+                        r = r ?: table_add_cell(t, unit, NULL);
+                        r = r ?: table_add_cell(t, kind, NULL);
+                        r = r ?: table_add_cellf(t, NULL, "%" PRIu32, pasid);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_exit_container(reply);
+        return r;
+}
+
+/* pasid list: the Pasids property (unit, "instance"|"guest", PASID) of every VM object. */
 static int pasid_list(sd_bus *bus, const char *only_vm)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(table_freep) struct table *t = table_new("VM", "UNIT", "PASID", NULL);
+        _cleanup_(table_freep) struct table *t = table_new("VM", "UNIT", "KIND", "PASID", NULL);
         sd_bus_error e = SD_BUS_ERROR_NULL;
         json_object *a = arg_json != JSON_OFF ? json_object_new_array() : NULL;
         const char *path;
@@ -267,43 +301,9 @@ static int pasid_list(sd_bus *bus, const char *only_vm)
                                 while (r >= 0 &&
                                        (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
                                         r = sd_bus_message_read(reply, "s", &prop);
-                                        if (r >= 0 && streq(prop, "Pasids")) {
-                                                const char *unit;
-                                                uint32_t pasid;
-                                                r = sd_bus_message_enter_container(reply, 'v', "a(su)");
-                                                if (r >= 0)
-                                                        r = sd_bus_message_enter_container(reply, 'a',
-                                                                                           "(su)");
-                                                while (r >= 0 &&
-                                                       (r = sd_bus_message_read(reply, "(su)", &unit,
-                                                                                &pasid)) > 0) {
-                                                        if (a) {
-                                                                json_object *o = json_object_new_object();
-                                                                json_object_object_add(
-                                                                        o, "Vm", json_object_new_string(vm));
-                                                                json_object_object_add(
-                                                                        o, "Unit",
-                                                                        json_object_new_string(unit));
-                                                                json_object_object_add(
-                                                                        o, "Pasid",
-                                                                        json_object_new_int64(pasid));
-                                                                json_object_array_add(a, o);
-                                                        } else {
-                                                                r = table_add_cell(t, vm, ansi_bold());
-                                                                r = r ?: table_add_cell(t, unit, NULL);
-                                                                r = r
-                                                                            ?: table_add_cellf(t, NULL,
-                                                                                               "%" PRIu32,
-                                                                                               pasid);
-                                                                if (r < 0)
-                                                                        break;
-                                                        }
-                                                }
-                                                if (r >= 0)
-                                                        r = sd_bus_message_exit_container(reply);
-                                                if (r >= 0)
-                                                        r = sd_bus_message_exit_container(reply);
-                                        } else if (r >= 0)
+                                        if (r >= 0 && streq(prop, "Pasids"))
+                                                r = read_pasids(reply, vm, t, a);
+                                        else if (r >= 0)
                                                 r = sd_bus_message_skip(reply, "v");
                                         if (r >= 0)
                                                 r = sd_bus_message_exit_container(reply);
