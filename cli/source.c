@@ -42,42 +42,64 @@ int cli_daemon_open(bool activate, sd_bus **ret)
         return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(), mdp_client_daemon_state_message(state));
 }
 
-int cli_source_open(unsigned flags, struct cli_source **ret)
+#define NOT_ASKED_ROOT                                                                                      \
+        "mdevpasidd was not asked: MDEVPASID_ROOT names a tree the system bus's daemon does not serve "     \
+        "(set DBUS_SYSTEM_BUS_ADDRESS to the bus of a daemon that does)"
+
+int cli_daemon_for_read(sd_bus **ret, const char **ret_why)
 {
         sd_bus *bus = NULL;
         enum mdp_client_daemon state = MDP_CLIENT_NO_BUS;
         int r;
 
+        *ret = NULL;
+        *ret_why = NULL;
         if (arg_source == CLI_SOURCE_SYSFS)
-                return cli_source_sysfs_new(flags, ret);
+                return 0;
         if (arg_source == CLI_SOURCE_AUTO && getenv(MDP_ENV_ROOT) && !getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
                 /* A tree was named, and the host's daemon reads the host: not that tree. */
-                r = cli_source_sysfs_new(flags, ret);
-                if (r >= 0)
-                        (*ret)->why_sysfs = "mdevpasidd was not asked: MDEVPASID_ROOT names a tree the system bus's daemon does "
-                                            "not serve (set DBUS_SYSTEM_BUS_ADDRESS to the bus of a daemon that does)";
-                return r;
+                *ret_why = NOT_ASKED_ROOT;
+                return 0;
         }
         r = mdp_client_open(&bus);
         if (r >= 0)
                 state = mdp_client_daemon_state(bus);
         if (state == MDP_CLIENT_RUNNING) {
+                *ret = bus;
+                return 1;
+        }
+        sd_bus_flush_close_unref(bus);
+        if (arg_source == CLI_SOURCE_DAEMON)
+                return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(),
+                                       mdp_client_daemon_state_message(state));
+        if (!arg_quiet_fallback)
+                log_notice("note: %s; reading sysfs directly (what only the daemon knows, such as device "
+                           "state, "
+                           "owner and last error, is not shown)",
+                           state == MDP_CLIENT_NO_BUS ? "the D-Bus system bus cannot be reached"
+                                                      : "mdevpasidd is not running");
+        *ret_why = mdp_client_daemon_state_message(state);
+        return 0;
+}
+
+int cli_source_open(unsigned flags, struct cli_source **ret)
+{
+        sd_bus *bus = NULL;
+        const char *why = NULL;
+        int r;
+
+        r = cli_daemon_for_read(&bus, &why);
+        if (r < 0)
+                return r;
+        if (r > 0) {
                 r = cli_source_dbus_new(bus, flags, ret);
                 if (r < 0)
                         sd_bus_flush_close_unref(bus);
                 return r;
         }
-        sd_bus_flush_close_unref(bus);
-        if (arg_source == CLI_SOURCE_DAEMON)
-                return log_error_errno(-ENOTCONN, "%s %s", arg_verb_name(), mdp_client_daemon_state_message(state));
-        if (!arg_quiet_fallback)
-                log_notice("note: %s; reading sysfs directly (what only the daemon knows, such as device state, "
-                           "owner and last error, is not shown)",
-                           state == MDP_CLIENT_NO_BUS ? "the D-Bus system bus cannot be reached"
-                                                      : "mdevpasidd is not running");
         r = cli_source_sysfs_new(flags, ret);
         if (r >= 0)
-                (*ret)->why_sysfs = mdp_client_daemon_state_message(state);
+                (*ret)->why_sysfs = why;
         return r;
 }
 

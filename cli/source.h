@@ -153,6 +153,11 @@ int cli_source_dbus_new(sd_bus *bus, unsigned flags, struct cli_source **ret);
 /* A connection to mdevpasidd for the verbs that change something: running, or (activate)
  * startable by D-Bus activation. Otherwise logs why not and how to start it, -ENOTCONN. */
 int cli_daemon_open(bool activate, sd_bus **ret);
+/* Whether a read asks the daemon (--source, MDEVPASID_ROOT and DBUS_SYSTEM_BUS_ADDRESS,
+ * the daemon's state): 1 and a connection; 0 for sysfs (the note on stderr printed unless
+ * arg_quiet_fallback; *ret_why the sentence, NULL for --source=sysfs); negative (logged)
+ * for --source=daemon without the daemon. */
+int cli_daemon_for_read(sd_bus **ret, const char **ret_why);
 /* "mdevpasidctl VERB:"-style prefix for messages: the verb's name and a colon. */
 const char *arg_verb_name(void);
 

@@ -24,6 +24,8 @@
 #include "plan.h"
 #include "policy.h"
 #include "profile.h"
+#include "client.h"
+#include "plan-bus.h"
 #include "source.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -266,6 +268,70 @@ static void note_viommu_mismatch(const struct mdp_plan *plan, const struct mdp_d
                     mdp_viommu_to_string(plan->viommu));
 }
 
+/* Manager.PlanVm for the query: 1 and a plan; 0 when the daemon is not to be asked (or
+ * has no PlanVm): plan locally; negative (logged) when it failed. The daemon's refusal
+ * is a plan like a local one. */
+static int plan_daemon(const struct plan_query *q, struct mdp_plan **ret)
+{
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *why;
+        int r;
+
+        /* A domain's plan rests on its XML (architecture, <mdevpasid:policy>), which the
+         * query no longer holds: plan it here, where the domain was read. */
+        if (q->domain)
+                return 0;
+        r = cli_daemon_for_read(&bus, &why);
+        if (r <= 0)
+                return r;
+        r = mdp_client_new_call(bus, NULL, NULL, "PlanVm", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", q->vm);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "Units");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'a', "s");
+                for (size_t i = 0; r >= 0 && i < q->n_units; i++)
+                        r = sd_bus_message_append(m, "s", q->units[i]);
+                for (int k = 0; r >= 0 && k < 3; k++)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}", "Viommu", "s", mdp_guest_mode_to_string(q->guest));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_READ_USEC, &e, &reply);
+        if (r < 0) {
+                _cleanup_free_ char *msg = NULL;
+
+                if (sd_bus_error_has_name(&e, "org.freedesktop.DBus.Error.UnknownMethod") &&
+                    arg_source != CLI_SOURCE_DAEMON) {
+                        sd_bus_error_free(&e);
+                        log_notice("note: this mdevpasidd has no PlanVm; planning from sysfs");
+                        return 0;
+                }
+                msg = mdp_client_error_message(&e, r, "plan VM");
+                sd_bus_error_free(&e);
+                return log_error_errno(r, "%s", msg ? msg : "out of memory");
+        }
+        r = mdp_plan_bus_read(reply, ret);
+        if (r < 0)
+                return log_error_errno(
+                        r, "mdevpasidd's plan does not have the expected shape (%m); is it the same "
+                           "version as mdevpasidctl?");
+        return 1;
+}
+
 int verb_plan(int argc, char **argv)
 {
         _cleanup_(mdp_domain_freep) struct mdp_domain *domain = NULL;
@@ -318,13 +384,15 @@ int verb_plan(int argc, char **argv)
                 q.n_units = (size_t)argc;
         }
 
-        /* The daemon seam: a plan_daemon(&q, &plan) asking Manager.PlanVm goes here, tried
-         * first under --source=auto (lib/plan-bus.h reads its answer back into a struct
-         * mdp_plan), with plan_local() as the fallback. Until then only sysfs answers. */
-        if (arg_source == CLI_SOURCE_DAEMON)
-                return log_error_errno(-EOPNOTSUPP,
-                                       "plan does not ask the daemon yet; run it with --source=sysfs or "
-                                       "--source=auto, which plan from this host's sysfs");
+        /* The daemon plans with what it knows beyond sysfs (the units other VMs hold, the
+         * PASID spaces); without it, or from a daemon that predates PlanVm, plan here. */
+        r = plan_daemon(&q, &plan);
+        if (r < 0)
+                return r;
+        if (r > 0) {
+                note_viommu_mismatch(plan, q.domain);
+                return print_plan(plan);
+        }
         r = plan_local(&q, &plan);
         if (r < 0)
                 return r;

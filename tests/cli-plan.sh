@@ -216,8 +216,9 @@ MDEVPASID_ROOT=$R2 expect 1 "cannot load the vendor profiles, so no plan: .*50-m
 MDEVPASID_ROOT=relative expect 1 "MDEVPASID_ROOT=relative is not an absolute path" plan --viommu none $mtty_x86_sm
 MDEVPASID_ROOT=$TMP/nonexistent expect 1 "$TMP/nonexistent/sys does not exist" plan --viommu none $mtty_x86_sm
 
-# The daemon is not asked yet: --source=daemon says so instead of quietly reading sysfs.
-MDEVPASID_ROOT=$R expect 1 "plan does not ask the daemon yet; run it with --source=sysfs" \
+# --source=daemon without a daemon fails saying so instead of quietly reading sysfs (the
+# daemon-backed plan is in tests/cli-daemon.sh). DBUS_SYSTEM_BUS_ADDRESS points nowhere.
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/no-bus MDEVPASID_ROOT=$R expect 1 "mdevpasidd cannot be asked" \
         plan --source=daemon --viommu none $mtty_x86_sm
 MDEVPASID_ROOT=$R expect 0 "" plan --source=sysfs --viommu none $mtty_x86_sm
 
