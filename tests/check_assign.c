@@ -893,6 +893,60 @@ START_TEST(test_attach_starts_defined)
 }
 END_TEST
 
+/* The vendor attribute the profile names ("pasid" in the template) is the instance's PASID:
+ * taken as it is, and a second instance reporting the same PASID is refused. */
+START_TEST(test_pasid_attribute)
+{
+        struct harness *h = start_smmu_host();
+        const char *ua[] = {A1, NULL}, *ub[] = {A2, NULL};
+        _cleanup_(mdp_plan_freep) struct mdp_plan *pa = NULL;
+        _cleanup_free_ struct mdp_plan_bus_info *ia = NULL;
+        _cleanup_free_ char *msg = NULL, *list = NULL;
+
+        sim_create(h, PF, VTYPE, A1);
+        sim_create(h, PF, VTYPE, A2);
+        /* faked: what a vendor driver would show in the mdev's directory */
+        test_write(harness_root(h), "sys/bus/mdev/devices/" A1 "/pasid", "0x64\n");
+        test_write(harness_root(h), "sys/bus/mdev/devices/" A2 "/pasid", "100\n");
+        spawn_daemon(h);
+        pa = attach_ok(h, "attr1", ua, "nopasid", &ia);
+        ck_assert_uint_eq(ia->n_pasids, 1);
+        ck_assert_uint_eq(ia->pasids[0].pasid, 100);
+        msg = attach_err(h, "attr2", ub, "nopasid", MDP_ERROR_BUSY);
+        ck_assert_msg(strstr(msg, "PASID 100") && strstr(msg, A2), "%s", msg);
+        list = list_vms(h);
+        ck_assert_msg(!strstr(list, "attr2"), "%s", list);
+        harness_stop(h);
+}
+END_TEST
+
+/* A unit that goes away while the VM is attached: Missing changes (PropertiesChanged) and
+ * Warnings says so; the assignment stays. */
+START_TEST(test_missing_live)
+{
+        struct harness *h = start_x86_host();
+        const char *units[] = {MDPY_LIVE, NULL};
+        _cleanup_(mdp_plan_freep) struct mdp_plan *p = NULL;
+        _cleanup_free_ char *path = vm_path("live1"), *out = NULL, *list = NULL;
+        _cleanup_strv_free_ char **missing = NULL;
+        struct harness_watch *w;
+
+        spawn_daemon(h);
+        p = attach_ok(h, "live1", units, "none", NULL);
+        w = harness_watch_signal(h, MDP_BUS_NAME, path, "org.freedesktop.DBus.Properties",
+                                 "PropertiesChanged");
+        ck_assert_msg(harness_sim(h, &out, "remove %s", MDPY_LIVE) == 0, "%s", strna(out));
+        ck_assert_int_eq(harness_wait_signal(w, WAIT_MS, NULL), 0);
+        harness_watch_free(w);
+        missing = vm_prop_as(h, "live1", "Missing");
+        ck_assert_ptr_nonnull(missing);
+        ck_assert_str_eq(missing[0], MDPY_LIVE);
+        list = list_vms(h);
+        ck_assert_msg(strstr(list, "live1"), "%s", list);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *assign_suite(void)
 {
         Suite *s = suite_create("assign");
@@ -909,6 +963,8 @@ static Suite *assign_suite(void)
         tcase_add_test(tc, test_parent_quota);
         tcase_add_test(tc, test_guest_pasids);
         tcase_add_test(tc, test_attach_starts_defined);
+        tcase_add_test(tc, test_pasid_attribute);
+        tcase_add_test(tc, test_missing_live);
         suite_add_tcase(s, tc);
         return s;
 }
