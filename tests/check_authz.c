@@ -25,6 +25,7 @@
 #include "manager.h"
 #include "mdp-names.h"
 #include "test-help.h"
+#include "vms.h"
 
 #define FIXTURE     "x86-6.12-sm"
 #define PARENT      "mtty"
@@ -536,6 +537,28 @@ static char *lines_not_in(const char *a, const char *b)
 static unsigned n_refused;
 static const char *cur_x; /* the hostile string being tried, for messages */
 
+/* A hostile call whose string may be a legal name elsewhere (a VM name is libvirt's: only
+ * "/" and control characters are refused; it never becomes a path): it must fail, with
+ * any error, and the testbed comparison does the rest. */
+static void failed(struct env *e, const char *member, const char *types, ...)
+{
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, types);
+        r = sd_bus_call_methodv(harness_bus(e->h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, member,
+                                &err, &reply, types, ap);
+        va_end(ap);
+        ck_assert_msg(r < 0, "a hostile %s succeeded (string \"%.60s\")", member, strna(cur_x));
+        ck_assert_msg(err.name && !strstr(err.name, "NoReply") && !strstr(err.name, "Disconnected"),
+                      "hostile %s: %s (the daemon died?)", member, strna(err.name));
+        n_refused++;
+        sd_bus_message_unref(reply);
+        sd_bus_error_free(&err);
+}
+
 /* One hostile call as root (authorized: only validation stands in the way). It must fail;
  * the error is logged. */
 static void refused(struct env *e, const char *member, const char *types, ...)
@@ -630,6 +653,13 @@ START_TEST(test_hostile_arguments_touch_nothing)
                 refused(&e, "Create", "sssa(ss)a{sv}", PARENT, x, UUID_C, 0, 0);
                 refused(&e, "Create", "sssa(ss)a{sv}", PARENT, TYPE, x, 0, 0);
                 refused(&e, "Create", "sssa(ss)a{sv}", PARENT, TYPE, UUID_C, 1, x, "1", 0);
+                /* VM methods: a VM with that name has no units, or the name is refused */
+                failed(&e, "PlanVm", "sa{sv}", x, 0);
+                failed(&e, "AttachVm", "sa{sv}", x, 0);
+                failed(&e, "DetachVm", "s", x);
+                failed(&e, "AllocatePasids", "ssu", x, UUID_B, 1);
+                refused(&e, "AllocatePasids", "ssu", "vm1", x, 1);
+                failed(&e, "FreePasids", "sau", x, 1, 1);
         }
         /* names that are valid file names but not device settings: the kernel's own files */
         for (size_t i = 0; i < sizeof(bad_attr_names) / sizeof(*bad_attr_names); i++) {
@@ -732,6 +762,11 @@ static size_t append_default(sd_bus_message *m, const char *sig, const char *nam
                 } while (depth > 0 || sig[k - 1] == 'a');
                 snprintf(elem, sizeof(elem), "%.*s", (int)(k - 1), sig + 1);
                 ck_assert_int_ge(sd_bus_message_open_container(m, 'a', elem), 0);
+                /* one PASID in a PASID list, one unit in a VM request: else empty */
+                if (strcmp(elem, "u") == 0)
+                        ck_assert_int_ge(sd_bus_message_append(m, "u", 1), 0);
+                else if (strcmp(elem, "{sv}") == 0 && name && strstr(name, "request"))
+                        ck_assert_int_ge(sd_bus_message_append(m, "{sv}", "Units", "as", 1, UUID_A), 0);
                 ck_assert_int_ge(sd_bus_message_close_container(m), 0);
                 return k;
         }
@@ -818,7 +853,8 @@ START_TEST(test_nobody_every_mutating_method)
                         fprintf(stderr, "check_authz: refused before authorization: %.200s\n", line);
         }
         ck_assert_uint_ge(n, 8);
-        ck_assert_uint_ge(n_authz, 8); /* Define ... Reload at least */
+        ck_assert_uint_ge(n_authz,
+                          12); /* Define ... Reload, AttachVm, DetachVm, AllocatePasids, FreePasids */
         after = testbed_fingerprint(&e);
         ck_assert_msg(strcmp(before, after) == 0, "nobody's calls changed the testbed");
         free(before);
@@ -852,6 +888,7 @@ START_TEST(test_table_covers_vtables)
         check_vtable(manager_vtable, MDP_IFACE_MANAGER);
         check_vtable(parent_vtable, MDP_IFACE_PARENT);
         check_vtable(device_vtable, MDP_IFACE_DEVICE);
+        check_vtable(vm_vtable, MDP_IFACE_VM);
         ck_assert_int_eq(authz_lookup("NoSuchMethod", &action), 0);
         /* every action the daemon asks for is shipped in the polkit policy */
         ck_assert_ptr_nonnull(policy);
