@@ -273,6 +273,10 @@ int attr_read(struct record_errors *e, int dfd, const char *dir, const char *nam
 {
         ssize_t n = sysfs_read_attr(dfd, name, buf, size);
 
+        /* Text from sysfs ends up on D-Bus and in JSON: bytes that are not UTF-8 make the
+         * attribute unreadable, as a NUL byte does, rather than every reply holding it. */
+        if (n >= 0 && !utf8_is_valid(buf))
+                n = -EILSEQ;
         if (n >= 0)
                 return (int)n;
         buf[0] = '\0';
@@ -287,6 +291,9 @@ int attr_read(struct record_errors *e, int dfd, const char *dir, const char *nam
                 break;
         case -EBADMSG:
                 record_error_at(e, dir, name, "contains a NUL byte");
+                break;
+        case -EILSEQ:
+                record_error_at(e, dir, name, "is not valid UTF-8 text");
                 break;
         case -EISDIR:
                 record_error_at(e, dir, name, "a directory where an attribute file belongs");

@@ -48,6 +48,23 @@ START_TEST(test_parse_numbers)
 }
 END_TEST
 
+START_TEST(test_utf8)
+{
+        ck_assert(utf8_is_valid(""));
+        ck_assert(utf8_is_valid("mtty-1 ports \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+        ck_assert(utf8_is_valid("\xf4\x8f\xbf\xbf"));  /* U+10FFFF */
+        ck_assert(!utf8_is_valid("\xff"));             /* never in UTF-8 */
+        ck_assert(!utf8_is_valid("a\x80"));            /* a lone continuation byte */
+        ck_assert(!utf8_is_valid("\xc3"));             /* cut short by the end */
+        ck_assert(!utf8_is_valid("\xc3("));            /* cut short by ASCII */
+        ck_assert(!utf8_is_valid("\xc0\xaf"));         /* overlong "/" */
+        ck_assert(!utf8_is_valid("\xe0\x80\xaf"));     /* overlong, 3 bytes */
+        ck_assert(!utf8_is_valid("\xf0\x80\x80\xaf")); /* overlong, 4 bytes */
+        ck_assert(!utf8_is_valid("\xed\xa0\x80"));     /* a surrogate */
+        ck_assert(!utf8_is_valid("\xf4\x90\x80\x80")); /* above U+10FFFF */
+}
+END_TEST
+
 START_TEST(test_uuid)
 {
         char out[MDP_UUID_STRING_MAX];
@@ -215,6 +232,7 @@ static Suite *util_suite(void)
         TCase *tc = tcase_create("util");
 
         tcase_add_test(tc, test_parse_numbers);
+        tcase_add_test(tc, test_utf8);
         tcase_add_test(tc, test_uuid);
         tcase_add_test(tc, test_read_attr);
         tcase_add_test(tc, test_write_attr_never_creates);

@@ -18,7 +18,9 @@ int mdp_json_parse(const char *text, size_t len, int max_depth, json_object **re
         tok = json_tokener_new_ex(max_depth);
         if (!tok)
                 return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        /* Strings from these files reach D-Bus, which carries only UTF-8 (sd-bus refuses the
+         * whole message); mdevctl's parser refuses such files too. */
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         o = json_tokener_parse_ex(tok, text, (int)len);
         jerr = json_tokener_get_error(tok);
         off = json_tokener_get_parse_end(tok);

@@ -61,3 +61,39 @@ int safe_atou(const char *s, unsigned *ret)
         *ret = (unsigned)v;
         return 0;
 }
+
+bool utf8_is_valid(const char *s)
+{
+        const unsigned char *p = (const unsigned char *)s;
+
+        while (*p) {
+                unsigned c = *p, n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        p++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else
+                        return false; /* a continuation byte, 0xc0/0xc1 (overlong) or > 0xf4 */
+                for (unsigned i = 1; i <= n; i++) {
+                        if ((p[i] & 0xc0) != 0x80)
+                                return false; /* also stops at the terminating NUL */
+                        cp = (cp << 6) | (p[i] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                p += n + 1;
+        }
+        return true;
+}
