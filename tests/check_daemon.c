@@ -57,6 +57,7 @@
 #define U3          "5a1c0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c03"
 #define U4          "5a1c0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c04"
 #define U5          "5a1c0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c05"
+#define U6          "5a1c0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c06"
 #define WAIT_MS     20000 /* deadline for states that normally take milliseconds */
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -963,6 +964,14 @@ START_TEST(test_autostart_late_parent)
         wait_dev_s(h, U1, "State", "active");
         wait_dev_s(h, U2, "State", "active");
 
+        /* A transient failure is retried: the second attempt starts it. */
+        sim(h, "unregister mtty");
+        wait_dev_s(h, U2, "State", "inactive");
+        sim(h, "fault fail-create EAGAIN 1 " U2);
+        sim(h, "register mtty");
+        wait_dev_s(h, U1, "State", "active");
+        wait_dev_s(h, U2, "State", "active");
+
         /* A failing autostart is retried, then shown in Warnings naming the device; the
          * others start. */
         sim(h, "unregister mtty");
@@ -1325,6 +1334,10 @@ START_TEST(test_malformed_definition)
         write_def(h, "mtty", U2, "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"auto\",\n  \"attrs\": [");
         write_def(h, "mdpy", U3, "{\"mdev_type\": \"mdpy-vga\", \"start\": \"manual\", \"attrs\": []}");
         write_def(h, "mdpy", U4, "{\"start\": \"manual\"}"); /* no type */
+        /* bytes that are not UTF-8 (mdevctl refuses them too): skipped like any bad file */
+        write_def(
+                h, "mbochs", U6,
+                "{\"mdev_type\": \"mbochs-small\", \"start\": \"manual\", \"attrs\": [{\"a\": \"\xff\"}]}");
         write_def(h, "mtty", U5,
                   "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
         ck_assert_int_ge(asprintf(&bad, "%s/etc/mdevctl.d/mtty/%s", harness_root(h), U2), 0);
@@ -1335,6 +1348,7 @@ START_TEST(test_malformed_definition)
         /* each skipped file named by its path (as the daemon sees it: under MDEVPASID_ROOT or /etc) */
         ck_assert_msg(strstr(w, "/etc/mdevctl.d/mtty/" U2), "Warnings:\n%s", w);
         ck_assert_msg(strstr(w, "/etc/mdevctl.d/mdpy/" U4), "Warnings:\n%s", w);
+        ck_assert_msg(strstr(w, "/etc/mdevctl.d/mbochs/" U6), "Warnings:\n%s", w);
         wait_dev_s(h, U5, "State", "active");
         list = list_devices(h, true);
         ck_assert_msg(strstr(list, U1 " mtty mtty-1 0 1 manual"), "%s", list);
@@ -1593,7 +1607,28 @@ START_TEST(test_kernel_misbehaviour)
 
         /* a device that never appears: Timeout naming the step, undone */
         sim(h, "fault ghost-create 1 " U2);
-        err = call_err(h, MDP_ERROR_TIMEOUT, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1", U2, 0, 0);
+        {
+                struct pending p = {0};
+                sd_bus_slot *slot = NULL;
+                ck_assert_int_ge(sd_bus_call_method_async(harness_bus(h), &slot, MDP_BUS_NAME,
+                                                          MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Create",
+                                                          on_pending_reply, &p, "sssa(ss)a{sv}", "mtty",
+                                                          "mtty-1", U2, 0, 0),
+                                 0);
+                wait_dev_s(h, U2, "State", "starting");
+                /* one operation per device: the others are Busy meanwhile; other calls answer */
+                err = call_err(h, MDP_ERROR_BUSY, "Remove", "s", U2);
+                err = mfree(err);
+                err = call_err(h, MDP_ERROR_BUSY, "Stop", "s", U2);
+                err = mfree(err);
+                err = call_err(h, MDP_ERROR_BUSY, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1", U2, 0, 0);
+                err = mfree(err);
+                sd_bus_message_unref(call_ok(h, "ListParents", ""));
+                wait_pending(harness_bus(h), &p);
+                sd_bus_slot_unref(slot);
+                ck_assert_str_eq(p.name, MDP_ERROR_TIMEOUT);
+                err = strdup(p.msg);
+        }
         ck_assert_msg(strstr(err, U2), "%s", err);
         ck_assert(!dev_exists(h, U2));
         err = mfree(err);
@@ -1642,9 +1677,46 @@ START_TEST(test_kernel_misbehaviour)
             "fault garbage class/mdev_bus/mdpy/mdev_supported_types/mdpy-vga/available_instances banana\\n");
         sim(h, "fault garbage class/mdev_bus/mdpy/mdev_supported_types/mdpy-hd/name \\001\\377\\n");
         sim(h, "uevent change /devices/virtual/mdpy/mdpy");
-        sd_bus_message_unref(call_ok(h, "ListTypes", "s", "mdpy"));
         sd_bus_message_unref(call_ok(h, "Describe", ""));
         sd_bus_message_unref(call_ok(h, "Reload", ""));
+        {
+                /* the garbage count is shown as unknown (-1), not as a number it is not */
+                sd_bus_message *reply = call_ok(h, "ListTypes", "s", "mdpy");
+                const char *parent, *id, *name, *descr, *api;
+                int64_t avail;
+                bool seen = false;
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(sssssxa{sv})"), 0);
+                while (sd_bus_message_enter_container(reply, 'r', "sssssxa{sv}") > 0) {
+                        ck_assert_int_ge(sd_bus_message_read(reply, "sssssx", &parent, &id, &name, &descr,
+                                                             &api, &avail),
+                                         0);
+                        ck_assert_int_ge(sd_bus_message_skip(reply, "a{sv}"), 0);
+                        ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                        if (strcmp(id, "mdpy-vga") == 0) {
+                                ck_assert_int_eq(avail, -1);
+                                seen = true;
+                        }
+                }
+                ck_assert(seen);
+                sd_bus_message_unref(reply);
+        }
+        /* bytes that are not UTF-8 in a type's name never reach the bus (sd-bus refuses them:
+         * every reply holding that type would fail) */
+        sd_bus_message_unref(call_ok(h, "ListTypes", "s", ""));
+        sd_bus_message_unref(call_ok(h, "Describe", ""));
+        {
+                _cleanup_free_ char *pp = parent_path("mdpy");
+                sd_bus_message *reply = NULL;
+                ck_assert_int_ge(sd_bus_get_property(harness_bus(h), MDP_BUS_NAME, pp, MDP_IFACE_PARENT,
+                                                     "Types", NULL, &reply, "a(ssssxa{sv})"),
+                                 0);
+                sd_bus_message_unref(reply);
+                ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                    "org.freedesktop.DBus.ObjectManager",
+                                                    "GetManagedObjects", NULL, &reply, ""),
+                                 0);
+                sd_bus_message_unref(reply);
+        }
         list = list_devices(h, false);
         ck_assert_msg(strstr(list, MDPY_LIVE), "%s", list);
         /* a uevent for a device that is not there, and one with a bad name */
