@@ -267,8 +267,7 @@ START_TEST(test_daemon_hanging)
         ck_assert_int_eq(hook(h, xml, "vm-intel", "prepare", "begin", &r), 1);
         ck_assert_uint_eq(count_lines(r.err), 1);
         ck_assert_msg(
-                strstr(r.err,
-                       "vm-intel: mdevpasidd did not answer Start within 1000 ms; VM start vetoed."),
+                strstr(r.err, "vm-intel: mdevpasidd did not answer Start within 1000 ms; VM start vetoed."),
                 "%s", r.err);
         ck_assert(strstr(r.err, "systemctl status mdevpasidd"));
         harness_run_clear(&r);
@@ -343,6 +342,332 @@ START_TEST(test_stdin_never_closes)
 }
 END_TEST
 
+/* ---- (b) against the daemon: AttachVm, PlanVm, DetachVm ----------------------------------- */
+
+#define MDEV1 "4b20d080-1b54-4048-85b3-a6a62d165c01" /* mtty-1, in every fixture but pci-only */
+#define MDEV2 "4b20d080-1b54-4048-85b3-a6a62d165c02" /* mtty-2, in none.xml */
+#define PCI1  "0000:00:02.0"                         /* in intel.xml and pci-only.xml */
+
+/* The sim, the bus, a policy asserting what a VMM offers (without it every vIOMMU plan is
+ * refused: unknown VMM capabilities count as absent, docs/policy.md), the daemon, and the
+ * fixtures' two mdevs defined on mtty but not running. */
+static struct harness *daemon_start(pid_t *ret_pid)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = FIXTURE});
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *const defs[][2] = {{MDEV1, "mtty-1"}, {MDEV2, "mtty-2"}};
+        pid_t pid;
+
+        /* A generous timeout: the daemon's answers, not the clock, are under test here. */
+        write_conf(h, 30000, "veto", "veto");
+        test_write(harness_root(h), "etc/mdevpasid/policy.d/10-vmm.json",
+                   "{\"version\": 1, \"vmm\": {\"iommufd\": true, \"intel-iommu.caching-mode\": true, "
+                   "\"virtio-iommu-pci\": true}}\n");
+        pid = harness_spawn_service(h, MDP_BUS_NAME, DAEMON_READY_MS,
+                                    HARNESS_ARGV((char *)harness_program("daemon/mdevpasidd")), NULL);
+        for (size_t i = 0; i < ELEMENTSOF(defs); i++) {
+                sd_bus_message *reply = NULL;
+                int r = sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                           "Define", &e, &reply, "sssba(ss)a{sv}", "mtty", defs[i][1],
+                                           defs[i][0], 0, 0, 0);
+                ck_assert_msg(r >= 0, "Define %s: %s", defs[i][0], e.message);
+                sd_bus_message_unref(reply);
+        }
+        if (ret_pid)
+                *ret_pid = pid;
+        return h;
+}
+
+/* ListVms as "name strategy reason unit,unit;..." (sorted by the daemon). */
+static char *list_vms(struct harness *h)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *name, *strategy, *reason, *unit;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        int r;
+
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "ListVms", &e, &reply, NULL),
+                         0);
+        ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(sssas)"), 0);
+        while ((r = sd_bus_message_enter_container(reply, 'r', "sssas")) > 0) {
+                ck_assert_int_ge(sd_bus_message_read(reply, "sss", &name, &strategy, &reason), 0);
+                fprintf(f, "%s %s %s ", name, strategy, *reason ? reason : "-");
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "s"), 0);
+                for (int n = 0; sd_bus_message_read(reply, "s", &unit) > 0; n++)
+                        fprintf(f, "%s%s", n ? "," : "", unit);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                fputc(';', f);
+        }
+        ck_assert_int_ge(r, 0);
+        fclose(f);
+        sd_bus_message_unref(reply);
+        return buf;
+}
+
+/* Whether the daemon reports the mdev active (ListDevices(false)). */
+static bool mdev_active(struct harness *h, const char *uuid)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *u, *parent, *type, *start;
+        int active, defined, r;
+        bool found = false;
+
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "ListDevices", &e, &reply, "b", 0),
+                         0);
+        ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})"), 0);
+        while ((r = sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}")) > 0) {
+                ck_assert_int_ge(
+                        sd_bus_message_read(reply, "sssbbs", &u, &parent, &type, &active, &defined, &start),
+                        0);
+                ck_assert_int_ge(sd_bus_message_skip(reply, "a(ss)a{sv}"), 0);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                found = found || (streq(u, uuid) && active);
+        }
+        sd_bus_message_unref(reply);
+        return found;
+}
+
+/* A string property of the Vm object of vm, or the error name when there is none. */
+static char *vm_property(struct harness *h, const char *vm, const char *property)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *path = NULL, *v = NULL;
+
+        ck_assert_int_ge(sd_bus_path_encode(MDP_OBJECT_VMS, vm, &path), 0);
+        if (sd_bus_get_property_string(harness_bus(h), MDP_BUS_NAME, path, MDP_IFACE_VM, property, &e, &v) <
+            0)
+                v = strdup(e.name ? e.name : "error");
+        free(path);
+        sd_bus_error_free(&e);
+        return v;
+}
+
+#define ck_assert_vms(h, want)                                                                              \
+        do {                                                                                                \
+                char *_v = list_vms(h);                                                                     \
+                ck_assert_str_eq(_v, want);                                                                 \
+                free(_v);                                                                                   \
+        } while (0)
+
+/* A whole VM lifetime as libvirt runs it, with the daemon's state checked after each step:
+ * no vIOMMU, two defined mdevs that are not running. */
+START_TEST(test_lifecycle)
+{
+        struct harness *h = daemon_start(NULL);
+        _cleanup_free_ char *xml = fixture("none");
+        struct harness_run r;
+        char *v;
+
+        ck_assert_vms(h, "");
+        ck_assert(!mdev_active(h, MDEV1) && !mdev_active(h, MDEV2));
+
+        /* prepare: the hook starts the defined mdevs (libvirt looks for them right after)
+         * and the daemon records the VM. */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "prepare", "begin", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+        ck_assert(mdev_active(h, MDEV1) && mdev_active(h, MDEV2));
+        ck_assert_str_eq(v = vm_property(h, "vm-none", "GuestMode"), "none");
+        free(v);
+        ck_assert_str_eq(v = vm_property(h, "vm-none", "Strategy"), "direct");
+        free(v);
+
+        /* start, started: nothing. migrate and restore (all units running): PlanVm, a dry
+         * run that changes nothing and prints nothing. */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "start", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-none", "started", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-none", "migrate", "begin", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, xml, "vm-none", "restore", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+
+        /* libvirtd restarted: reconnect re-asserts the same record (AttachVm again). */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "reconnect", "begin", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+
+        /* stopped: nothing; release: DetachVm. The mdevs keep running (they are defined). */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "stopped", "end", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+        ck_assert_int_eq(hook(h, xml, "vm-none", "release", "end", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+        ck_assert_vms(h, "");
+        ck_assert(mdev_active(h, MDEV1) && mdev_active(h, MDEV2));
+        ck_assert_str_eq(v = vm_property(h, "vm-none", "Name"), "org.freedesktop.DBus.Error.UnknownObject");
+        free(v);
+        /* A second release (NoSuchVm) is fine, and silent. */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "release", "end", &r), 0);
+        ck_assert_str_eq(r.err, "");
+        harness_run_clear(&r);
+
+        /* A second start finds the mdevs running: prepare attaches again. */
+        ck_assert_int_eq(hook(h, xml, "vm-none", "prepare", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+        harness_stop(h);
+}
+END_TEST
+
+/* Each vIOMMU fixture prepares and releases; the daemon records the strategy and the
+ * guest's mode read from the XML. */
+START_TEST(test_viommu_fixtures)
+{
+        static const struct {
+                const char *fixture, *vm, *vms, *mode;
+        } cases[] = {
+                {"intel", "vm-intel", "vm-intel shadow - " MDEV1 "," PCI1 ";", "nopasid"},
+                {"smmuv3", "vm-smmuv3", "vm-smmuv3 shadow - " MDEV1 ";", "nopasid"},
+                {"virtio", "vm-virtio", "vm-virtio shadow - " MDEV1 ";", "nopasid"},
+                {"pci-only", "vm-pci", "vm-pci direct - " PCI1 ";", "none"},
+        };
+        struct harness *h = daemon_start(NULL);
+        struct harness_run r;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *xml = fixture(cases[i].fixture);
+                char *v;
+
+                ck_assert_int_eq(hook(h, xml, cases[i].vm, "prepare", "begin", &r), 0);
+                ck_assert_str_eq(r.err, "");
+                harness_run_clear(&r);
+                ck_assert_vms(h, cases[i].vms);
+                ck_assert_str_eq(v = vm_property(h, cases[i].vm, "GuestMode"), cases[i].mode);
+                free(v);
+                ck_assert_int_eq(hook(h, xml, cases[i].vm, "migrate", "begin", &r), 0);
+                harness_run_clear(&r);
+                ck_assert_int_eq(hook(h, xml, cases[i].vm, "release", "end", &r), 0);
+                harness_run_clear(&r);
+                ck_assert_vms(h, "");
+        }
+        harness_stop(h);
+}
+END_TEST
+
+/* Refusals: one line with the reason code, the unit and the fix; nothing recorded; what
+ * the hook started is stopped again. */
+START_TEST(test_refusals)
+{
+        struct harness *h = daemon_start(NULL);
+        _cleanup_free_ char *policy = fixture("policy"), *unknown = fixture("unknown-uuid"),
+                            *none = fixture("none"), *intel = fixture("intel");
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        struct harness_run r;
+
+        /* The metadata asks for guest PASIDs, which an emulated mdev cannot give. */
+        ck_assert_int_eq(hook(h, policy, "vm-policy", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(strstr(r.err, "mdevpasid-libvirt-hook: vm-policy: EMULATED_NO_PASID on " MDEV1 ": "),
+                      "%s", r.err);
+        ck_assert_msg(strstr(r.err, "; "), "no fix in: %s", r.err);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "");
+        ck_assert(!mdev_active(h, MDEV1)); /* started for the plan, stopped again */
+        /* reconnect never vetoes: not when the VM's mdev is missing, not when the daemon
+         * refuses (the mdev running, as for a VM libvirt finds running). */
+        ck_assert_int_eq(hook(h, policy, "vm-policy", "reconnect", "begin", &r), 0);
+        ck_assert(strstr(r.err, "vm-policy: AttachVm failed: ") && strstr(r.err, MDEV1));
+        harness_run_clear(&r);
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "Start", &e, NULL, "ss", MDEV1, ""),
+                         0);
+        ck_assert_int_eq(hook(h, policy, "vm-policy", "reconnect", "begin", &r), 0);
+        ck_assert(strstr(r.err, "EMULATED_NO_PASID"));
+        harness_run_clear(&r);
+        ck_assert_vms(h, "");
+
+        /* A UUID nobody defined: veto naming it and how to define it; migrate too. */
+        ck_assert_int_eq(hook(h, unknown, "vm-unknown", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(strstr(r.err,
+                             "vm-unknown: UNIT_MISSING on deadbeef-0000-4000-8000-00000000feed: the mdev is "
+                             "neither running nor defined on this host; define it (mdevpasidctl define"),
+                      "%s", r.err);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, unknown, "vm-unknown", "migrate", "begin", &r), 1);
+        ck_assert(strstr(r.err, "UNIT_MISSING") && strstr(r.err, "incoming migration vetoed"));
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, unknown, "vm-unknown", "release", "end", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "");
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "Stop", &e, NULL, "s", MDEV1),
+                         0);
+
+        /* A unit another VM holds: refused naming that VM; the holder keeps it. */
+        ck_assert_int_eq(hook(h, none, "vm-none", "prepare", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, intel, "vm-intel", "prepare", "begin", &r), 1);
+        ck_assert_uint_eq(count_lines(r.err), 1);
+        ck_assert_msg(strstr(r.err, "vm-intel: ") && strstr(r.err, MDEV1) && strstr(r.err, "vm-none"), "%s",
+                      r.err);
+        harness_run_clear(&r);
+        ck_assert_int_eq(hook(h, intel, "vm-intel", "migrate", "begin", &r), 1);
+        ck_assert(strstr(r.err, "vm-none"));
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+        ck_assert(mdev_active(h, MDEV1)); /* not stopped: it was running before */
+        harness_stop(h);
+}
+END_TEST
+
+/* A record left from a start whose release never came, with other units: prepare (the VM is
+ * not running then) replaces it. */
+START_TEST(test_stale_assignment)
+{
+        struct harness *h = daemon_start(NULL);
+        _cleanup_free_ char *xml = fixture("none");
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *m = NULL, *reply = NULL;
+        struct harness_run r;
+
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "Start", &e, NULL, "ss", MDEV1, ""),
+                         0);
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, "AttachVm"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_append(m, "sa{sv}", "vm-none", 1, "Units", "as", 1, MDEV1), 0);
+        ck_assert_msg(sd_bus_call(harness_bus(h), m, 0, &e, &reply) >= 0, "AttachVm: %s", e.message);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 ";");
+
+        ck_assert_int_eq(hook(h, xml, "vm-none", "prepare", "begin", &r), 0);
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 "," MDEV2 ";");
+        /* reconnect with other units does not replace anything (the VM runs): logged only. */
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                            "DetachVm", &e, NULL, "s", "vm-none"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, "AttachVm"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_append(m, "sa{sv}", "vm-none", 1, "Units", "as", 1, MDEV1), 0);
+        ck_assert_int_ge(sd_bus_call(harness_bus(h), m, 0, &e, NULL), 0);
+        sd_bus_message_unref(m);
+        ck_assert_int_eq(hook(h, xml, "vm-none", "reconnect", "begin", &r), 0);
+        ck_assert(strstr(r.err, "attached with other units"));
+        harness_run_clear(&r);
+        ck_assert_vms(h, "vm-none direct - " MDEV1 ";");
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *hook_suite(void)
 {
         Suite *s = suite_create("hook");
@@ -355,6 +680,14 @@ static Suite *hook_suite(void)
         tcase_add_test(tc, test_daemon_absent);
         tcase_add_test(tc, test_daemon_hanging);
         tcase_add_test(tc, test_stdin_never_closes);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("daemon");
+        tcase_set_timeout(tc, 240);
+        tcase_add_test(tc, test_lifecycle);
+        tcase_add_test(tc, test_viommu_fixtures);
+        tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_stale_assignment);
         suite_add_tcase(s, tc);
         return s;
 }
