@@ -12,10 +12,10 @@
  *    domain XML, and empty output means "unchanged" (§1.3).
  *
  * Operations (ECOSYSTEM.md §1.3):
- *   prepare begin    Start the VM's defined mdevs that are not running, then AttachVm: the
+ *   prepare begin    AttachVm, which starts the VM's defined mdevs that are not running: the
  *                    mdevs exist when we return 0 (libvirt looks for them right after,
- *                    §1.5); a refusal exits 1 with one line on stderr, which libvirt shows
- *                    the user, after stopping what this run started.
+ *                    §1.5); a refusal (the daemon stops again what it started) exits 1 with
+ *                    one line on stderr, which libvirt shows the user.
  *   release end      DetachVm (NoSuchVm is fine); never fails.
  *   stopped end      nothing (libvirt ignores the status; nothing here can fail).
  *   reconnect begin  AttachVm again (libvirtd restarted); a failure would kill the running
@@ -263,9 +263,11 @@ static int report_failure(const char *method, int r, const sd_bus_error *e)
                 return st;
         }
         /* A decision of the daemon: Refused carries "<vm>: <CODE> on <unit>: <why>; <fix>",
-         * which is the line libvirt shows; anything else is named with its method. */
+         * which is the line libvirt shows, as is any other message that starts with the
+         * VM's name; anything else is named with its method. */
         st = may_veto() ? EXIT_FAILURE : EXIT_SUCCESS;
-        if (sd_bus_error_has_name(e, MDP_ERROR_REFUSED) && e->message)
+        if (e && e->message && startswith(e->message, arg_vm) &&
+            startswith(e->message + strlen(arg_vm), ": "))
                 say(st ? LOG_ERR : LOG_WARNING, "%s", e->message);
         else
                 say(st ? LOG_ERR : LOG_WARNING, "%s: %s failed: %s", arg_vm, method, detail);
@@ -289,80 +291,14 @@ static int vm_call(sd_bus *bus, const char *method, const char *xml, sd_bus_erro
         return mdp_client_send(bus, m, remaining_usec(), e, &reply);
 }
 
-/* Manager.Start of one mdev. *ret_started: this call made it run. A Busy device (an
- * autostart of it in progress) is asked again until the budget runs out. */
-static int start_mdev(sd_bus *bus, const char *uuid, bool *ret_started, sd_bus_error *e)
-{
-        int r;
-
-        *ret_started = false;
-        for (;;) {
-                sd_bus_error_free(e);
-                r = mdp_client_call(bus, NULL, NULL, "Start", remaining_usec(), e, NULL, "ss", uuid, "");
-                if (r >= 0) {
-                        *ret_started = true;
-                        return 0;
-                }
-                if (sd_bus_error_has_name(e, MDP_ERROR_ALREADY_EXISTS))
-                        return 0; /* running already: what we want */
-                if (!sd_bus_error_has_name(e, MDP_ERROR_BUSY) || remaining_usec() <= 200 * 1000)
-                        return r;
-                usleep(100 * 1000);
-        }
-}
-
-/* Puts back what prepare started when it cannot finish: the host is left as it was. */
-static void stop_started(sd_bus *bus, char **started)
-{
-        for (char **u = started; u && *u; u++) {
-                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                if (mdp_client_call(bus, NULL, NULL, "Stop", remaining_usec(), &e, NULL, "s", *u) < 0)
-                        sd_journal_send("MESSAGE=%s: cannot stop mdev %s again: %s", arg_vm, *u,
-                                        e.message ? e.message : "no answer", "PRIORITY=%i", LOG_WARNING,
-                                        "SYSLOG_IDENTIFIER=%s", PROGRAM, NULL);
-        }
-}
-
-/* prepare begin: start the VM's defined mdevs that are not running (libvirt looks for them
- * right after this hook, ECOSYSTEM.md §1.5; AttachVm plans only what exists), then
- * AttachVm. A failure stops again what this run started. */
-static int do_prepare(sd_bus *bus, const struct mdp_domain *d, const char *xml)
+/* prepare begin: AttachVm, which starts the VM's defined mdevs that are not running
+ * (libvirt looks for them right after this hook, ECOSYSTEM.md §1.5) and stops them again
+ * when it refuses. */
+static int do_prepare(sd_bus *bus, const char *xml)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        _cleanup_free_ char **started = calloc(d->n_mdevs + 1, sizeof(char *));
-        size_t n_started = 0;
-        int r, st;
+        int r;
 
-        if (!started)
-                return report_failure("Start", -ENOMEM, NULL);
-        for (size_t i = 0; i < d->n_mdevs; i++) {
-                bool now;
-
-                r = start_mdev(bus, d->mdevs[i].uuid, &now, &e);
-                if (r < 0) {
-                        stop_started(bus, started);
-                        if (sd_bus_error_has_name(&e, MDP_ERROR_NO_SUCH_DEVICE)) {
-                                say(LOG_ERR,
-                                    "%s: UNIT_MISSING on %s: the mdev is neither running nor defined on "
-                                    "this "
-                                    "host; define it (mdevpasidctl define --uuid %s --parent PARENT --type "
-                                    "TYPE) "
-                                    "or remove the <hostdev> from the domain",
-                                    arg_vm, d->mdevs[i].uuid, d->mdevs[i].uuid);
-                                return EXIT_FAILURE;
-                        }
-                        if (!is_timeout(r, &e) && !is_unavailable(r, &e)) {
-                                say(LOG_ERR, "%s: cannot start mdev %s: %s", arg_vm, d->mdevs[i].uuid,
-                                    e.message ? e.message : strerror(-r));
-                                return EXIT_FAILURE;
-                        }
-                        return report_failure("Start", r, &e);
-                }
-                if (now)
-                        started[n_started++] = d->mdevs[i].uuid;
-        }
-
-        sd_bus_error_free(&e);
         r = vm_call(bus, "AttachVm", xml, &e);
         if (r < 0 && sd_bus_error_has_name(&e, MDP_ERROR_ALREADY_EXISTS)) {
                 /* Recorded with other units: a stale record (the VM is not running at
@@ -376,12 +312,7 @@ static int do_prepare(sd_bus *bus, const struct mdp_domain *d, const char *xml)
                         r = vm_call(bus, "AttachVm", xml, &e);
                 }
         }
-        if (r >= 0)
-                return EXIT_SUCCESS;
-        st = report_failure("AttachVm", r, &e);
-        if (st != EXIT_SUCCESS)
-                stop_started(bus, started);
-        return st;
+        return r < 0 ? report_failure("AttachVm", r, &e) : EXIT_SUCCESS;
 }
 
 /* Reads ListDevices(defined) into "uuid active" pairs we care about. */
@@ -457,9 +388,8 @@ static int do_check(sd_bus *bus, const struct mdp_domain *d, const char *xml)
                 all_active = false;
                 if (!strv_contains(defined, d->mdevs[i].uuid)) {
                         say(LOG_ERR,
-                            "%s: UNIT_MISSING on %s: the mdev is neither running nor defined on this "
-                            "host%s; "
-                            "define it here first (mdevpasidctl define --uuid %s --parent PARENT --type "
+                            "%s: unit %s: no mdev with this UUID running or defined on this host%s. "
+                            "Define it here first (mdevpasidctl define --uuid %s --parent PARENT --type "
                             "TYPE)",
                             arg_vm, d->mdevs[i].uuid, outcome(EXIT_FAILURE, NULL), d->mdevs[i].uuid);
                         return EXIT_FAILURE;
@@ -514,7 +444,7 @@ static int run(void)
         }
         switch (arg_op) {
         case OP_PREPARE:
-                return do_prepare(bus, d, xml);
+                return do_prepare(bus, xml);
         case OP_CHECK:
                 return do_check(bus, d, xml);
         case OP_RECONNECT:
