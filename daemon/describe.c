@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Describe(): the whole state as one JSON document. Keys equal the D-Bus property names
- * (Manager's at the top, then "Parents" and "Devices" with each object's properties);
+ * (Manager's at the top, then "Parents", "Devices" and "Vms" with each object's properties);
  * records inside properties use the names of their fields; a value D-Bus shows as "" or -1
  * because it is absent is null here (STYLE.md "JSON"). */
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include "iommu-decode.h"
 #include "manager.h"
 #include "util/json.h"
+#include "vms.h"
 
 static json_object *string_or_null(const char *s)
 {
@@ -245,6 +246,8 @@ int manager_describe(struct manager *m, char **ret)
                 if (append(da, device_json(devs[i])) < 0)
                         return -ENOMEM;
         }
+        if (add(root, "Vms", vms_describe(m), false) < 0)
+                return -ENOMEM;
         s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
                 return -ENOMEM;

@@ -1672,6 +1672,64 @@ int method_free_pasids(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* ---- Describe ---- */
+
+json_object *vms_describe(struct manager *m)
+{
+        _cleanup_free_ struct vm **vms = NULL;
+        json_object *a = json_object_new_array();
+        size_t n;
+
+        if (!a || sorted_vms(m, &vms, &n) < 0) {
+                json_object_put(a);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct vm *vm = vms[i];
+                _cleanup_strv_free_ char **missing = vm_missing(vm);
+                json_object *o = json_object_new_object(), *units = json_object_new_array(),
+                            *miss = json_object_new_array(), *pasids = json_object_new_array();
+
+                if (!o || !units || !miss || !pasids || !missing) {
+                        json_object_put(o);
+                        json_object_put(units);
+                        json_object_put(miss);
+                        json_object_put(pasids);
+                        json_object_put(a);
+                        return NULL;
+                }
+                json_object_object_add(o, "Name", json_object_new_string(vm->name));
+                json_object_object_add(o, "Strategy",
+                                       json_object_new_string(mdp_strategy_to_string(vm->strategy)));
+                json_object_object_add(o, "Reason",
+                                       vm->reason == MDP_REASON_NONE
+                                               ? NULL
+                                               : json_object_new_string(mdp_reason_to_string(vm->reason)));
+                json_object_object_add(o, "GuestMode",
+                                       json_object_new_string(mdp_guest_mode_to_string(vm->guest)));
+                for (size_t k = 0; k < vm->n_units; k++)
+                        json_object_array_add(units, json_object_new_string(vm->units[k].id));
+                json_object_object_add(o, "Units", units);
+                for (size_t k = 0; missing[k]; k++)
+                        json_object_array_add(miss, json_object_new_string(missing[k]));
+                json_object_object_add(o, "Missing", miss);
+                for (size_t k = 0; k < vm->n_pasids; k++) {
+                        json_object *p = json_object_new_object();
+                        if (!p)
+                                continue;
+                        json_object_object_add(p, "unit", json_object_new_string(vm->pasids[k].unit));
+                        json_object_object_add(
+                                p, "kind",
+                                json_object_new_string(vm->pasids[k].guest ? "guest" : "instance"));
+                        json_object_object_add(p, "pasid", json_object_new_int64(vm->pasids[k].pasid));
+                        json_object_array_add(pasids, p);
+                }
+                json_object_object_add(o, "Pasids", pasids);
+                json_object_array_add(a, o);
+        }
+        return a;
+}
+
 /* ---- org.mdevpasid1.Vm ---- */
 
 int bus_vm_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

@@ -70,6 +70,10 @@ void vms_append_warnings(struct manager *m, char ***w);
 /* A device changed (model.c): a VM holding it re-evaluates Missing. */
 void vms_device_changed(struct manager *m, const char *uuid);
 
+/* Describe's "Vms": each attached VM with its Vm properties (Reason null when none). NULL
+ * only when out of memory. */
+struct json_object *vms_describe(struct manager *m);
+
 /* Manager methods (manager_vtable). */
 int method_plan_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error);

@@ -423,6 +423,13 @@ START_TEST(test_attach_detach)
         ck_assert_str_eq(vunits[0], MTTY_LIVE);
         missing = vm_prop_as(h, "web1", "Missing");
         ck_assert(!missing || !missing[0]);
+        {
+                sd_bus_message *reply = call_ok(h, "Describe", "");
+                const char *text;
+                ck_assert_int_ge(sd_bus_message_read(reply, "s", &text), 0);
+                ck_assert_msg(strstr(text, "\"Vms\":[{\"Name\":\"web1\""), "%s", text);
+                sd_bus_message_unref(reply);
+        }
 
         /* the same unit to another VM, in any case spelling */
         {
