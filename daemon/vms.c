@@ -1102,6 +1102,10 @@ static int attach_do(struct manager *m, sd_bus_message *msg, const char *name, s
         int r;
 
         existing = find_vm(m, name);
+        if (existing && !same_units(existing, req->units)) /* attached meanwhile, while mdevs started */
+                return sd_bus_error_setf(error, MDP_ERROR_ALREADY_EXISTS,
+                                         "%s: the VM is attached with other units. DetachVm \"%s\" first.",
+                                         name, name);
         r = plan_vm(m, name, req, &p, error);
         if (r < 0)
                 return r;

@@ -703,21 +703,25 @@ START_TEST(test_smmu_two_vms)
 }
 END_TEST
 
-/* The parent's quota (policy) bounds instance PASIDs: the attach that would exceed it fails
- * with NoCapacity and records nothing; a detach makes room. */
+/* The parent's quota and reserved ranges (policy) bound instance PASIDs: the attach that would exceed it
+ * fails with NoCapacity and records nothing; a detach makes room. */
 START_TEST(test_parent_quota)
 {
         struct harness *h = start_smmu_host();
         const char *ua[] = {A1, NULL}, *ub[] = {A2, NULL};
         _cleanup_(mdp_plan_freep) struct mdp_plan *pa = NULL, *pb = NULL;
+        _cleanup_free_ struct mdp_plan_bus_info *ia = NULL;
         _cleanup_free_ char *msg = NULL, *list = NULL;
 
-        write_policy(h,
-                     "{ \"version\": 1, \"parents\": [ { \"match\": \"" PF "\", \"pasid_quota\": 1 } ] }");
+        write_policy(h, "{ \"version\": 1, \"parents\": [ { \"match\": \"" PF
+                        "\", \"pasid_quota\": 1, \"reserved_pasids\": [\"16-99\"] } ] }");
         sim_create(h, PF, VTYPE, A1);
         sim_create(h, PF, VTYPE, A2);
         spawn_daemon(h);
-        pa = attach_ok(h, "q1", ua, "nopasid", NULL);
+        pa = attach_ok(h, "q1", ua, "nopasid", &ia);
+        /* the profile reserves 0-15, the policy 16-99 */
+        ck_assert_uint_eq(ia->n_pasids, 1);
+        ck_assert_uint_ge(ia->pasids[0].pasid, 100);
         msg = attach_err(h, "q2", ub, "nopasid", MDP_ERROR_NO_CAPACITY);
         ck_assert_msg(strstr(msg, PF) && strstr(msg, "quota"), "%s", msg);
         list = list_vms(h);
