@@ -22,6 +22,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctx.h"
@@ -37,6 +39,13 @@
 
 /* A private mount namespace for this forked test. false (and a SKIP line) without the
  * privilege to make one. */
+static long now_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000000L + ts.tv_nsec / 1000L;
+}
+
 static bool private_mounts(const char *test)
 {
         if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0 ||
@@ -454,6 +463,339 @@ START_TEST(test_daemon_full_and_read_only_etc)
 }
 END_TEST
 
+/* ---- crash consistency: kill -9 at random points ------------------------------------------ */
+
+/* The pool: each UUID always on the same parent and type, so "duplicated" is well defined. */
+static const struct {
+        const char *uuid, *parent, *type;
+} pool[] = {
+        {"7c4e1a00-0000-4000-8000-000000000001", "mtty", "mtty-1"},
+        {"7c4e1a00-0000-4000-8000-000000000002", "mtty", "mtty-1"},
+        {"7c4e1a00-0000-4000-8000-000000000003", "mtty", "mtty-2"},
+        {"7c4e1a00-0000-4000-8000-000000000004", "mdpy", "mdpy-vga"},
+        {"7c4e1a00-0000-4000-8000-000000000005", "mdpy", "mdpy-xga"},
+        {"7c4e1a00-0000-4000-8000-000000000006", "mbochs", "mbochs-small"},
+};
+#define POOL ELEMENTSOF(pool)
+
+enum op { OP_NONE, OP_DEFINE, OP_UNDEFINE, OP_MODIFY, OP_START, OP_STOP };
+static const char *const op_names[] = {"-", "Define", "Undefine", "Modify", "Start", "Stop"};
+
+struct call {
+        enum op op;
+        int done; /* 0 pending, 1 replied, -1 failed (error or no reply) */
+        char error[128];
+};
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        struct call *c = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        c->done = e ? -1 : 1;
+        if (e)
+                snprintf(c->error, sizeof(c->error), "%s", e->name);
+        return 0;
+}
+
+static char *dev_string(struct harness *h, const char *uuid, const char *prop)
+{
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *v = NULL;
+
+        ck_assert_int_ge(sd_bus_path_encode(MDP_OBJECT_DEVICES, uuid, &path), 0);
+        if (sd_bus_get_property_string(harness_bus(h), MDP_BUS_NAME, path, MDP_IFACE_DEVICE, prop, &e, &v) <
+            0)
+                v = NULL;
+        sd_bus_error_free(&e);
+        return v;
+}
+
+static bool live_in_sysfs(struct harness *h, const char *uuid)
+{
+        _cleanup_free_ char *p = NULL;
+        ck_assert_int_ge(asprintf(&p, "%s/bus/mdev/devices/%s", harness_sys(h), uuid), 0);
+        return access(p, F_OK) == 0;
+}
+
+struct disk {
+        unsigned n[POOL]; /* definition files per pool UUID (any parent) */
+        bool autostart[POOL];
+        unsigned problems; /* files that do not parse */
+        char first_problem[512];
+};
+
+static int on_def(void *userdata, struct mdp_definition *d)
+{
+        struct disk *disk = userdata;
+
+        for (size_t i = 0; i < POOL; i++)
+                if (strcmp(d->uuid, pool[i].uuid) == 0) {
+                        ck_assert_str_eq(d->parent, pool[i].parent);
+                        ck_assert_str_eq(d->type, pool[i].type);
+                        disk->n[i]++;
+                        disk->autostart[i] = d->autostart;
+                }
+        mdp_definition_free(d);
+        return 0;
+}
+
+static void on_problem(void *userdata, const char *path, const char *problem)
+{
+        struct disk *disk = userdata;
+
+        if (disk->problems++ == 0)
+                snprintf(disk->first_problem, sizeof(disk->first_problem), "%s: %s", path, problem);
+}
+
+/* Waits until no pool device is half-way (starting, stopping: the restarted daemon is still
+ * undoing what the kill interrupted) and the daemon's State matches sysfs for each. The sim
+ * can answer a create or remove write that was in flight when the daemon died after the new
+ * daemon has started (a real kernel finishes it inside the dead process's write()); the
+ * daemon then learns of the change from the uevent. A state that never comes fails. */
+static void settle(struct harness *h, unsigned round)
+{
+        for (unsigned tries = 0;; tries++) {
+                const char *why = NULL;
+                size_t i;
+
+                for (i = 0; i < POOL && !why; i++) {
+                        _cleanup_free_ char *st = dev_string(h, pool[i].uuid, "State");
+                        bool active = st && strcmp(st, "active") == 0;
+
+                        if (st && (strcmp(st, "starting") == 0 || strcmp(st, "stopping") == 0))
+                                why = "half-way";
+                        else if (active != live_in_sysfs(h, pool[i].uuid))
+                                why = active ? "active for the daemon, absent from sysfs"
+                                             : "in sysfs, not active for the daemon";
+                }
+                if (!why)
+                        return;
+                ck_assert_msg(tries < 1000, "round %u: %s stayed %s", round, pool[i - 1].uuid, why);
+                usleep(20 * 1000);
+        }
+}
+
+/* Definitions, state.json, sysfs and the daemon agree; what was acknowledged holds. Returns
+ * the model for the next round: defined[] and live[] as they now are. */
+static void check_consistent(struct harness *h, unsigned round, const struct call calls[POOL],
+                             bool defined[POOL], bool live[POOL], unsigned *restarted_by_autostart,
+                             unsigned *adopted, unsigned *temp_files)
+{
+        _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = test_ctx(harness_root(h));
+        _cleanup_(mdp_state_freep) struct mdp_state *st = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct disk disk = {0};
+
+        ck_assert_int_eq(mdp_definitions_scan(ctx, NULL, on_def, on_problem, &disk), 0);
+        /* A kill inside write_file_atomic() leaves its temporary file (".#<uuid>.XXXXXX", skipped
+         * by readers). Counted, not failed: nothing removes them yet. */
+        for (size_t i = 0; i < POOL; i++) {
+                _cleanup_free_ char *rel = NULL, *dir = NULL;
+                DIR *dd;
+                struct dirent *de;
+
+                if (i > 0 && strcmp(pool[i].parent, pool[i - 1].parent) == 0)
+                        continue;
+                ck_assert_int_ge(asprintf(&rel, "etc/mdevctl.d/%s", pool[i].parent), 0);
+                dir = path_in(harness_root(h), rel);
+                if (!(dd = opendir(dir)))
+                        continue;
+                while ((de = readdir(dd)))
+                        *temp_files += strncmp(de->d_name, ".#", 2) == 0;
+                closedir(dd);
+        }
+        ck_assert_msg(disk.problems == 0, "round %u: %u definition files do not parse: %s", round,
+                      disk.problems, disk.first_problem);
+        ck_assert_msg(mdp_state_load(ctx, &st, &err) == 0, "round %u: state.json: %s", round, err);
+
+        for (size_t i = 0; i < POOL; i++) {
+                const char *u = pool[i].uuid;
+                _cleanup_free_ char *state = dev_string(h, u, "State"), *owner = dev_string(h, u, "Owner");
+                bool on_disk = disk.n[i] > 0, in_sysfs = live_in_sysfs(h, u);
+                const struct mdp_state_device *sd = mdp_state_device_get(st, u);
+
+                ck_assert_msg(disk.n[i] <= 1, "round %u: %s defined %u times", round, u, disk.n[i]);
+                /* the daemon's view is the disk's and the kernel's */
+                ck_assert_msg(daemon_defines(h, u) == on_disk,
+                              "round %u: %s: on disk %d, daemon says defined %d", round, u, on_disk,
+                              daemon_defines(h, u));
+                ck_assert_msg(in_sysfs == (state && strcmp(state, "active") == 0),
+                              "round %u: %s: in sysfs %d, daemon state %s", round, u, in_sysfs,
+                              state ? state : "(none)");
+                /* A live pool device (only the daemon creates them) is the daemon's and recorded
+                 * in state.json, or, defined, counted as started by mdevctl: the sim answered
+                 * its create after the restart (see settle()). Never foreign, never unknown. */
+                if (in_sysfs) {
+                        bool mine = owner && strcmp(owner, "mdevpasid") == 0;
+
+                        ck_assert_msg(mine || (owner && strcmp(owner, "mdevctl") == 0 && on_disk),
+                                      "round %u: %s live, owner %s, defined %d", round, u,
+                                      owner ? owner : "(none)", on_disk);
+                        ck_assert_msg(mine == (sd != NULL), "round %u: %s owner %s, in state.json %d", round,
+                                      u, owner, sd != NULL);
+                        *adopted += !mine;
+                } else
+                        ck_assert_msg(!sd, "round %u: %s in state.json but not in sysfs", round, u);
+                ck_assert_msg(!mdp_state_op_get(st, u), "round %u: %s: an operation is still recorded",
+                              round, u);
+                /* what the daemon acknowledged before the kill holds after it */
+                if (calls[i].done == 1) {
+                        switch (calls[i].op) {
+                        case OP_DEFINE:
+                        case OP_MODIFY:
+                                ck_assert_msg(on_disk, "round %u: %s %s acknowledged, then lost", round,
+                                              op_names[calls[i].op], u);
+                                break;
+                        case OP_UNDEFINE:
+                                ck_assert_msg(!on_disk, "round %u: Undefine %s acknowledged, file back",
+                                              round, u);
+                                break;
+                        case OP_START:
+                                ck_assert_msg(in_sysfs, "round %u: Start %s acknowledged, device gone",
+                                              round, u);
+                                break;
+                        case OP_STOP:
+                                /* The restarted daemon autostarts "auto" definitions of the parents
+                                 * present at its start (daemon/autostart.c: it cannot tell a crash
+                                 * from a boot), so a stopped "auto" device comes back. Counted. */
+                                ck_assert_msg(!in_sysfs || disk.autostart[i],
+                                              "round %u: Stop %s acknowledged, device back", round, u);
+                                *restarted_by_autostart += in_sysfs;
+                                break;
+                        default:
+                                break;
+                        }
+                }
+                defined[i] = on_disk;
+                live[i] = in_sysfs;
+        }
+}
+
+/* Calls sent at once, the daemon killed after a random delay (often mid-call), restarted,
+ * checked. Seeded: MDP_CRASH_SEED repeats a run; the seed is printed. */
+START_TEST(test_crash_consistency)
+{
+        struct harness *h = harness_start(&(struct harness_opts){.fixture = "x86-6.12-sm"});
+        const char *env = getenv("MDP_CRASH_SEED");
+        unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL) ^ (unsigned)getpid();
+        unsigned rounds = 16, acked = 0, lost_replies = 0, resurrected = 0, adopted = 0, temp_files = 0;
+        bool defined[POOL] = {0}, live[POOL] = {0};
+        pid_t d;
+
+        fprintf(stderr, "crash consistency: seed %u (MDP_CRASH_SEED=%u repeats this run)\n", seed, seed);
+        d = spawn_daemon(h);
+        for (unsigned round = 0; round < rounds; round++) {
+                struct call calls[POOL] = {0};
+                sd_bus_slot *slots[POOL] = {0};
+                /* at once (mid-dispatch), soon (mid-write), or later (mid-start or after it) */
+                unsigned pick = (unsigned)rand_r(&seed) % 20, jitter = (unsigned)rand_r(&seed);
+                unsigned delay_us = pick < 5 ? 0 : pick < 12 ? jitter % 20000 : jitter % 250000;
+                long t_kill, t_up;
+                int status;
+
+                /* at most one call per UUID per round: its outcome is then well defined */
+                for (size_t i = 0; i < POOL; i++) {
+                        const char *u = pool[i].uuid;
+                        unsigned dice = (unsigned)rand_r(&seed) % 6;
+                        int r = 0;
+
+                        if (dice == 0)
+                                continue;
+                        if (!defined[i])
+                                calls[i].op = live[i] ? OP_STOP : OP_DEFINE;
+                        else if (live[i])
+                                calls[i].op = dice <= 3 ? OP_STOP : dice == 4 ? OP_UNDEFINE : OP_MODIFY;
+                        else
+                                calls[i].op = dice <= 3 ? OP_START : dice == 4 ? OP_UNDEFINE : OP_MODIFY;
+                        switch (calls[i].op) {
+                        case OP_DEFINE:
+                                r = sd_bus_call_method_async(
+                                        harness_bus(h), &slots[i], MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                        MDP_IFACE_MANAGER, "Define", on_reply, &calls[i], "sssba(ss)a{sv}",
+                                        pool[i].parent, pool[i].type, u, dice % 2, 0, 0);
+                                break;
+                        case OP_UNDEFINE:
+                                r = sd_bus_call_method_async(harness_bus(h), &slots[i], MDP_BUS_NAME,
+                                                             MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Undefine",
+                                                             on_reply, &calls[i], "ss", u, pool[i].parent);
+                                break;
+                        case OP_MODIFY:
+                                r = sd_bus_call_method_async(
+                                        harness_bus(h), &slots[i], MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                        MDP_IFACE_MANAGER, "Modify", on_reply, &calls[i], "ssa{sv}", u,
+                                        pool[i].parent, 1, "Start", "s", dice % 2 ? "auto" : "manual");
+                                break;
+                        case OP_START:
+                                r = sd_bus_call_method_async(harness_bus(h), &slots[i], MDP_BUS_NAME,
+                                                             MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Start",
+                                                             on_reply, &calls[i], "ss", u, pool[i].parent);
+                                break;
+                        case OP_STOP:
+                                r = sd_bus_call_method_async(harness_bus(h), &slots[i], MDP_BUS_NAME,
+                                                             MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Stop",
+                                                             on_reply, &calls[i], "s", u);
+                                break;
+                        default:
+                                break;
+                        }
+                        ck_assert_int_ge(r, 0);
+                }
+                ck_assert_int_ge(sd_bus_flush(harness_bus(h)), 0);
+                /* let some calls finish, keep processing replies as they come */
+                for (long end = now_us() + delay_us; now_us() < end;) {
+                        while (sd_bus_process(harness_bus(h), NULL) > 0)
+                                ;
+                        (void)sd_bus_wait(harness_bus(h), 1000);
+                }
+                status = harness_kill(h, d, SIGKILL, 5000);
+                ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+                /* every call now has its answer: a reply sent before the kill, or NoReply */
+                for (unsigned tries = 0;; tries++) {
+                        bool pending = false;
+
+                        while (sd_bus_process(harness_bus(h), NULL) > 0)
+                                ;
+                        for (size_t i = 0; i < POOL; i++)
+                                pending |= calls[i].op != OP_NONE && calls[i].done == 0;
+                        if (!pending)
+                                break;
+                        ck_assert_msg(tries < 500, "round %u: calls without an answer after the kill",
+                                      round);
+                        (void)sd_bus_wait(harness_bus(h), 10000);
+                }
+                for (size_t i = 0; i < POOL; i++) {
+                        acked += calls[i].done == 1;
+                        lost_replies += calls[i].done == -1;
+                        sd_bus_slot_unref(slots[i]);
+                }
+
+                t_kill = now_us();
+                d = spawn_daemon(h);
+                t_up = now_us();
+                settle(h, round);
+                {
+                        char line[256] = "";
+                        for (size_t i = 0; i < POOL; i++)
+                                if (calls[i].op != OP_NONE)
+                                        snprintf(line + strlen(line), sizeof(line) - strlen(line),
+                                                 " %zu:%s%s", i + 1, op_names[calls[i].op],
+                                                 calls[i].done == 1 ? "" : "?");
+                        fprintf(stderr, "round %u: kill after %u us:%s (restart %ld ms)\n", round, delay_us,
+                                line, (t_up - t_kill) / 1000);
+                }
+                check_consistent(h, round, calls, defined, live, &resurrected, &adopted, &temp_files);
+        }
+        fprintf(stderr,
+                "crash consistency: %u rounds, %u calls acknowledged, %u cut off by the kill, %u stopped "
+                "\"auto\" devices autostarted again by the restart, %u created by the sim after the "
+                "restart, %u temporary definition files seen\n",
+                rounds, acked, lost_replies, resurrected, adopted, temp_files);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *faults_suite(void)
 {
         Suite *s = suite_create("faults");
@@ -464,6 +806,7 @@ static Suite *faults_suite(void)
         tcase_add_test(tc, test_definition_read_only);
         tcase_add_test(tc, test_state_disk_full_and_read_only);
         tcase_add_test(tc, test_daemon_full_and_read_only_etc);
+        tcase_add_test(tc, test_crash_consistency);
         tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
         return s;
