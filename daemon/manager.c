@@ -535,6 +535,14 @@ int manager_startup(struct manager *m)
         r = udev_watch_new(m->event, &udev_callbacks, m, &m->udev);
         if (r < 0)
                 return log_error_errno(r, "Cannot monitor uevents: %m");
+        /* A daemon killed inside an atomic write leaves its temporary file behind; this is the
+         * only writer, and nothing of its own runs yet. */
+        r = mdp_state_remove_leftovers(m->ctx);
+        if (r > 0)
+                log_info("Removed the temporary state file of an interrupted write.");
+        r = mdp_definitions_remove_leftovers(m->ctx);
+        if (r > 0)
+                log_info("Removed %d temporary file(s) of interrupted writes from %s.", r, MDP_HOST_MDEVCTL_DIR);
         load_state(m);
         if (load_policy(m, &policy_error) < 0) {
                 char *notice = NULL;

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctx-private.h"
 #include "definition.h"
@@ -420,4 +422,41 @@ int mdp_definitions_scan(struct mdp_ctx *ctx, const char *parent, mdp_definition
                         return r;
         }
         return 0;
+}
+
+static bool is_uuid_name(const char *name)
+{
+        return mdp_uuid_is_canonical(name);
+}
+
+int mdp_definitions_remove_leftovers(struct mdp_ctx *ctx)
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_free_ char *base = NULL;
+        struct dirent *de;
+        int fd, n = 0;
+
+        base = mdp_path(ctx, MDP_PATH_MDEVCTL, NULL);
+        if (!base)
+                return -ENOMEM;
+        d = opendir(base);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                struct stat st;
+                int r;
+
+                if (de->d_name[0] == '.' || fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+                    !S_ISDIR(st.st_mode) || !mdp_sysfs_name_is_valid(de->d_name))
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                r = remove_atomic_leftovers(fd, is_uuid_name);
+                close(fd);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
 }

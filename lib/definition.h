@@ -68,6 +68,11 @@ int mdp_definition_save(struct mdp_ctx *ctx, const struct mdp_definition *d);
  * mdevctl does. */
 int mdp_definition_remove(struct mdp_ctx *ctx, const char *parent, const char *uuid);
 
+/* Removes the temporary files of interrupted mdp_definition_save() calls (".#<uuid>.XXXXXX"
+ * in each parent's directory): for the daemon at start-up, the only writer. Returns how
+ * many, or a negative errno. */
+int mdp_definitions_remove_leftovers(struct mdp_ctx *ctx);
+
 /* Every definition under /etc/mdevctl.d (or one parent's when parent is not NULL).
  * on_definition takes ownership of the definition it is given. on_problem is told about
  * each file that was skipped (path and reason), so one bad file never hides the others.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "mdp-names.h"
@@ -550,4 +551,22 @@ int mdp_state_save(struct mdp_ctx *ctx, const struct mdp_state *s)
         if (r < 0)
                 return r;
         return write_file_atomic(path, text, strlen(text), 0644);
+}
+
+static bool is_state_file(const char *name)
+{
+        return streq(name, MDP_STATE_FILE);
+}
+
+int mdp_state_remove_leftovers(struct mdp_ctx *ctx)
+{
+        _cleanup_free_ char *dir = mdp_path(ctx, MDP_PATH_STATE, NULL);
+        _cleanup_close_ int fd = -1;
+
+        if (!dir)
+                return -ENOMEM;
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        return remove_atomic_leftovers(fd, is_state_file);
 }

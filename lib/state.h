@@ -87,6 +87,9 @@ char *mdp_state_format(const struct mdp_state *s);
 int mdp_state_load(struct mdp_ctx *ctx, struct mdp_state **ret, char **ret_error);
 /* Creates the state directory if needed; atomic replace. */
 int mdp_state_save(struct mdp_ctx *ctx, const struct mdp_state *s);
+/* Removes the temporary file of an interrupted mdp_state_save() (".#state.json.XXXXXX"):
+ * for the daemon at start-up. Returns how many, or a negative errno. */
+int mdp_state_remove_leftovers(struct mdp_ctx *ctx);
 
 /* Ownership. _set returns 1 when something changed, 0 when the entry was already so. */
 const struct mdp_state_device *mdp_state_device_get(const struct mdp_state *s, const char *uuid);

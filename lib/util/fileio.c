@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -198,6 +199,43 @@ fail:
                 close(fd);
         (void)unlink(tmp);
         return r;
+}
+
+int remove_atomic_leftovers(int dir_fd, bool (*is_target)(const char *name))
+{
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int fd, n = 0;
+
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                /* ".#" name "." and mkostemp()'s six characters */
+                size_t len = strlen(de->d_name);
+                char name[NAME_MAX + 1];
+
+                if (len < 2 + 1 + 1 + 6 || strncmp(de->d_name, ".#", 2) != 0 || de->d_name[len - 7] != '.')
+                        continue;
+                memcpy(name, de->d_name + 2, len - 9);
+                name[len - 9] = '\0';
+                if (!is_target(name))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+                        if (errno != ENOENT)
+                                return -errno;
+                        continue;
+                }
+                n++;
+        }
+        if (n > 0)
+                (void)fsync(dirfd(d));
+        return n;
 }
 
 int readlinkat_malloc(int dirfd, const char *path, char **ret)

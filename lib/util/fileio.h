@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -27,6 +29,11 @@ int write_attr(int dirfd, const char *path, const char *value);
 /* Replaces path atomically: temp file in the same directory, write, fsync, rename, fsync of
  * the directory. On failure the old file is intact and no temp file is left behind. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode);
+/* A process killed between write_file_atomic()'s temporary file and its rename leaves
+ * ".#<name>.XXXXXX" next to the target. Removes those in the directory dirfd whose <name>
+ * is_target() accepts; only for a caller that knows no write of its own is running. Returns
+ * how many it removed, or a negative errno. */
+int remove_atomic_leftovers(int dirfd, bool (*is_target)(const char *name));
 
 /* readlinkat() into a malloc'd string. */
 int readlinkat_malloc(int dirfd, const char *path, char **ret);
