@@ -632,6 +632,7 @@ int manager_reload(struct manager *m, char **ret_error)
                         return r;
                 }
         }
+        vms_reload(m);
         load_iommus(m);
         if (m->bus_ready)
                 (void)sd_bus_emit_properties_changed(m->bus, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Iommus",

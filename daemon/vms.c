@@ -513,6 +513,17 @@ void vms_free_all(struct manager *m)
         }
 }
 
+void vms_reload(struct manager *m)
+{
+        struct pasid_parent *pp;
+
+        if (!m->pasid_parents)
+                return;
+        HASHMAP_FOREACH (pp, m->pasid_parents, c)
+                pasid_parent_free(pp);
+        m->pasid_parents = hashmap_free(m->pasid_parents);
+}
+
 void vms_append_warnings(struct manager *m, char ***w)
 {
         _cleanup_free_ struct vm **vms = NULL;

@@ -65,6 +65,9 @@ struct pasid_parent {
 /* Start-up: the assignments in state.json (after coldplug: Missing needs the devices). */
 void vms_load(struct manager *m);
 void vms_free_all(struct manager *m);
+/* Reload: the PASID spaces are dropped and made again on next use with the new policy
+ * (quotas, reserved ranges) and profiles, taking every recorded PASID again. */
+void vms_reload(struct manager *m);
 /* Warnings lines: units of attached VMs that are gone. */
 void vms_append_warnings(struct manager *m, char ***w);
 /* A device changed (model.c): a VM holding it re-evaluates Missing. */

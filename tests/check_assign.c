@@ -728,6 +728,23 @@ START_TEST(test_parent_quota)
         ck_assert_msg(!strstr(list, "q2"), "%s", list);
         sd_bus_message_unref(call_ok(h, "DetachVm", "s", "q1"));
         pb = attach_ok(h, "q2", ub, "nopasid", NULL);
+
+        /* Reload with a quota of 2: the space is made again, q2's PASID still taken */
+        write_policy(h, "{ \"version\": 1, \"parents\": [ { \"match\": \"" PF
+                        "\", \"pasid_quota\": 2, \"reserved_pasids\": [\"16-99\"] } ] }");
+        sd_bus_message_unref(call_ok(h, "Reload", ""));
+        {
+                _cleanup_(mdp_plan_freep) struct mdp_plan *p3 = NULL;
+                _cleanup_free_ struct mdp_plan_bus_info *i3 = NULL;
+                _cleanup_free_ char *q2 = vm_pasids(h, "q2", NULL, NULL);
+                p3 = attach_ok(h, "q1", ua, "nopasid", &i3);
+                ck_assert_uint_eq(i3->n_pasids, 1);
+                {
+                        char needle[32];
+                        snprintf(needle, sizeof(needle), "/instance/%u ", i3->pasids[0].pasid);
+                        ck_assert_msg(!strstr(q2, needle), "q1 got q2's PASID: %s", q2);
+                }
+        }
         harness_stop(h);
 }
 END_TEST
