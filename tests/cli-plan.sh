@@ -23,6 +23,12 @@ plan_root() {
         sed -n 2p "$FIXTURES/real-kernel/$1/02-kernel.txt" >"$2/proc/cmdline"
         sed -n 1p "$FIXTURES/real-kernel/$1/02-kernel.txt" | cut -d' ' -f3 >"$2/proc/sys/kernel/osrelease"
         sed -n 's/^arch=//p' "$FIXTURES/real-kernel/$1/02-kernel.txt" >"$2/proc/sys/kernel/arch"
+        # The iommufd build's 16-dev-nodes.txt also lists /dev/iommu and a VFIO cdev.
+        if grep -q "^crw.* /dev/iommu$" "$FIXTURES/real-kernel/$1/16-dev-nodes.txt"; then
+                mkdir -p "$2/dev/vfio/devices"
+                : >"$2/dev/iommu"
+                : >"$2/dev/vfio/devices/vfio0"
+        fi
         if [ "${3:-}" != nopolicy ]; then
                 mkdir -p "$2/etc/mdevpasid/policy.d"
                 cp "$PLAN_FIXTURES/policy.json" "$2/etc/mdevpasid/policy.d/50-test.json"
@@ -107,6 +113,17 @@ for V in x86-6.12-sm x86-6.12-legacy arm64-6.12-smmuv3; do
         golden $V "$R" "pci-nopasid" plan --viommu nopasid --vm vm1 0000:00:01.0
         golden $V "$R" "pci-mtty-pasid-json" plan --viommu pasid --vm vm1 --json=short 00:01.0 $U
 done
+
+# A kernel with iommufd and VFIO cdevs (x86-custom-6.12-iommufd-sm): the same shadow plan on
+# an iommufd IOAS instead of a type1 container (§6.5).
+V=x86-custom-6.12-iommufd-sm
+R=$TMP/$V
+plan_root $V "$R"
+golden $V "$R" "mtty-nopasid" plan --viommu nopasid --vm vm1 5b4a6d53-d4ae-40f4-b326-3c711dd412f6
+golden $V "$R" "pci-mtty-nopasid-json" plan --viommu nopasid --vm vm1 --json 0000:00:01.0 \
+        5b4a6d53-d4ae-40f4-b326-3c711dd412f6
+json_check "$TMP/stdout" 'd["strategy"] == "shadow"' 'd["kernel_backend"] == "iommufd-ioas"' \
+        'any(q.startswith("-object iommufd") for q in d["qemu"])'
 
 # The same mdev with no policy files: every VMM capability unknown, treated as absent, so a
 # vIOMMU has no path (NO_VIOMMU_PATH) and the plan lists no policy files.
