@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The Manager's argument validation (bus-validate.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,4 +268,48 @@ int read_changes(sd_bus_message *msg, struct changes *c, sd_bus_error *error)
         if (r < 0)
                 return r;
         return sd_bus_message_exit_container(msg);
+}
+
+#define EXPECT_VM_NAME                                                                                      \
+        "expected a VM name: 1 to 200 bytes, no '/' and no control characters (libvirt's domain name)"
+
+int check_vm_name(const char *name, sd_bus_error *error)
+{
+        size_t l = strlen(name);
+
+        if (l == 0 || l > MDP_VM_NAME_MAX || strchr(name, '/'))
+                return mdp_bus_error_invalid_arg(error, "VM name", name, EXPECT_VM_NAME);
+        for (const char *p = name; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                        return mdp_bus_error_invalid_arg(error, "VM name", name, EXPECT_VM_NAME);
+        return 0;
+}
+
+/* "DDDD:BB:SS.F" or "BB:SS.F" with exactly those digit counts, to the canonical form. */
+static bool normalize_pci(const char *s, char ret[MDP_UNIT_ID_MAX])
+{
+        unsigned d = 0, b, sl, f;
+        size_t l = strlen(s);
+        int n = -1;
+
+        if (strspn(s, "0123456789abcdefABCDEF:.") != l)
+                return false;
+        if (l == 12 && sscanf(s, "%4x:%2x:%2x.%1x%n", &d, &b, &sl, &f, &n) == 4 && n == 12)
+                ;
+        else if (l == 7 && sscanf(s, "%2x:%2x.%1x%n", &b, &sl, &f, &n) == 3 && n == 7)
+                d = 0;
+        else
+                return false;
+        if (sl > 0x1f || f > 7)
+                return false;
+        snprintf(ret, MDP_UNIT_ID_MAX, "%04x:%02x:%02x.%x", d, b, sl, f);
+        return true;
+}
+
+int parse_unit_id(const char *s, char ret[MDP_UNIT_ID_MAX], sd_bus_error *error)
+{
+        if (mdp_uuid_normalize(s, ret) >= 0 || normalize_pci(s, ret))
+                return 0;
+        return mdp_bus_error_invalid_arg(error, "unit", s,
+                                         "expected an mdev UUID or a PCI address (0000:06:00.0)");
 }

@@ -23,6 +23,14 @@ int check_parent_name(const char *s, bool allow_empty, sd_bus_error *error);
 int check_type_name(const char *s, bool allow_empty, sd_bus_error *error);
 int check_attr(const char *name, const char *value, sd_bus_error *error);
 
+/* VM names (PlanVm, AttachVm, ...): 1 to 200 bytes, no '/' and no control characters. */
+#define MDP_VM_NAME_MAX 200
+int check_vm_name(const char *name, sd_bus_error *error);
+/* A unit of a VM: an mdev UUID (any case) or a PCI address ("0000:06:00.0" or "06:00.0"),
+ * to the canonical form (lowercase UUID, "dddd:bb:ss.f"). */
+#define MDP_UNIT_ID_MAX MDP_UUID_STRING_MAX
+int parse_unit_id(const char *s, char ret[MDP_UNIT_ID_MAX], sd_bus_error *error);
+
 void attr_list_done(struct attr_list *l);
 int attr_list_add(struct attr_list *l, const char *name, const char *value);
 /* a(ss), validated. */

@@ -580,37 +580,6 @@ void vms_device_changed(struct manager *m, const char *uuid)
 
 /* ---- requests ---- */
 
-static int check_vm_name(const char *name, sd_bus_error *error)
-{
-        size_t l = strlen(name);
-
-        if (l == 0 || l > VM_NAME_MAX || strchr(name, '/'))
-                return mdp_bus_error_invalid_arg(error, "VM name", name, EXPECT_VM_NAME);
-        for (const char *p = name; *p; p++)
-                if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                        return mdp_bus_error_invalid_arg(error, "VM name", name, EXPECT_VM_NAME);
-        return 0;
-}
-
-/* "DDDD:BB:SS.F" or "BB:SS.F", to the canonical form. */
-static bool normalize_pci(const char *s, char ret[16])
-{
-        unsigned d = 0, b, sl, f;
-        int n = -1;
-
-        if (sscanf(s, "%4x:%2x:%2x.%1x%n", &d, &b, &sl, &f, &n) == 4 && n == (int)strlen(s) && n == 12)
-                ;
-        else if (d = 0, n = -1,
-                 sscanf(s, "%2x:%2x.%1x%n", &b, &sl, &f, &n) == 3 && n == (int)strlen(s) && n == 7)
-                ;
-        else
-                return false;
-        if (sl > 0x1f || f > 7 || strspn(s, "0123456789abcdefABCDEF:.") != strlen(s))
-                return false;
-        snprintf(ret, 16, "%04x:%02x:%02x.%x", d, b, sl, f);
-        return true;
-}
-
 struct vm_request {
         char **units; /* canonical */
         int guest;    /* enum mdp_guest_mode, -1 when not given */
@@ -635,11 +604,11 @@ static int key_type_error(sd_bus_error *error, const char *key, const char *expe
 
 static int add_unit(struct vm_request *req, const char *s, sd_bus_error *error)
 {
-        char id[MDP_UUID_STRING_MAX > 16 ? MDP_UUID_STRING_MAX : 16];
+        char id[MDP_UNIT_ID_MAX];
+        int r = parse_unit_id(s, id, error);
 
-        if (mdp_uuid_normalize(s, id) < 0 && !normalize_pci(s, id))
-                return mdp_bus_error_invalid_arg(error, "unit", s,
-                                                 "expected an mdev UUID or a PCI address (0000:06:00.0)");
+        if (r < 0)
+                return r;
         if (strv_contains(req->units, id))
                 return mdp_bus_error_invalid_arg(error, "unit", s, "each unit may be listed once");
         return strv_push_dup(&req->units, id);

@@ -80,6 +80,15 @@ static void check_strings(char **p, size_t n)
                 r = check_type_name(p[i], allow_empty, &error);
                 FUZZ_ASSERT((r < 0) == sd_bus_error_is_set(&error));
                 sd_bus_error_free(&error);
+                r = check_vm_name(p[i], &error);
+                FUZZ_ASSERT((r < 0) == sd_bus_error_is_set(&error));
+                if (r == 0)
+                        FUZZ_ASSERT(p[i][0] && !strchr(p[i], '/') && strlen(p[i]) <= MDP_VM_NAME_MAX);
+                sd_bus_error_free(&error);
+                r = parse_unit_id(p[i], uuid, &error);
+                FUZZ_ASSERT(r < 0 ? sd_bus_error_is_set(&error)
+                                  : mdp_uuid_is_canonical(uuid) || strlen(uuid) == strlen("0000:00:00.0"));
+                sd_bus_error_free(&error);
                 r = check_attr(p[i], i + 1 < n ? p[i + 1] : "", &error);
                 FUZZ_ASSERT((r < 0) == sd_bus_error_is_set(&error));
                 if (r == 0)
