@@ -2,7 +2,9 @@
 # Bash completion for mdevpasidctl (conf/completion/mdevpasidctl): sourced into bash and
 # asked, as readline would, for the completions of a few command lines, on the x86-6.12-sm
 # capture without a daemon (the helpers then read sysfs and /etc/mdevctl.d; the daemon is
-# made unreachable on purpose). Also: every verb and long option in --help is offered.
+# made unreachable on purpose), then with the real daemon on a private bus over the
+# simulated host (tests/sim-daemon.sh), where a device defined through the daemon is offered.
+# Also: every verb and long option in --help is offered.
 [ -n "${BASH_VERSION:-}" ] && [ -z "${LD_PRELOAD:-}" ] || exec env -u LD_PRELOAD bash "$0" "$@"
 . "$top_srcdir/tests/cli-lib.sh"
 
@@ -63,4 +65,19 @@ for v in $("$B" --help | sed -n 's/^  \([a-z][a-z-]*\)\( .*\)\{0,1\}$/\1/p'); do
                 esac
         done
 done
+
+# With the daemon: the same helpers now ask it (mdevpasidctl --source=auto).
+. "$top_srcdir/tests/sim-daemon.sh"
+trap 'mdp_sim_daemon_stop; cleanup' EXIT
+if mdp_sim_daemon_start "$top_builddir" "$top_srcdir" x86-6.12-sm; then
+        mdp_sim_cli_env
+        cli define --uuid 4b20d080-1b54-4048-85b3-a6a62d165c09 --parent mdpy --type mdpy-vga >/dev/null ||
+                fail "define through the daemon failed"
+        comp "mbochs mdpy mtty" "$B" types -p ""
+        comp "mtty-1 mtty-2" "$B" start -p mtty -t ""
+        comp "4b20d080-1b54-4048-85b3-a6a62d165c09" "$B" start -u 4b
+        comp "29a5d629-5236-452f-9c1b-1e3b31a976cc" "$B" stop -u 29
+else
+        fail "the daemon did not start on the simulated host"
+fi
 finish
