@@ -6,8 +6,11 @@
 # State on entry: mtty, mdpy and mbochs loaded with full capacity, no mdev, no definition;
 # udevd and the system bus running.
 
-# ctl ARGS...: the CLI, bounded in time.
-ctl() { timeout 30 mdevpasidctl "$@"; }
+# ctl ARGS...: the CLI, bounded in time. Until the daemon starts (case_daemon_start) the
+# read verbs are checked on their sysfs path, said explicitly: under --source=auto they
+# would say on stderr that the daemon is not running (case_cli_no_daemon checks that).
+CTL_SOURCE=--source=sysfs
+ctl() { timeout 30 mdevpasidctl $CTL_SOURCE "$@"; }
 
 # same_output DESC FILE-OURS FILE-THEIRS: byte-identical, else the diff as diagnostics.
 same_output() {
@@ -19,7 +22,7 @@ same_output() {
 
 case_cli_parents() {
         need mdevpasidctl || return
-        check "parents --json" sh -c 'timeout 30 mdevpasidctl parents --json=short >/tmp/parents.json' || return
+        check "parents --json" sh -c 'timeout 30 mdevpasidctl --source=sysfs parents --json=short >/tmp/parents.json' || return
         check_eq "parents" "$(jq -r '.[].Name' /tmp/parents.json 2>&1 | sort | tr '\n' ' ')" "mbochs mdpy mtty "
         # Every type with its kernel count; none is PASID-granular (IOMMU-SPEC §1.4).
         check_eq "types" "$(jq -r '.[].Types[] | "\(.Parent) \(.Id) \(.AvailableInstances) \(.DeviceApi) \(.Class)"' /tmp/parents.json 2>&1 | sort | tr '\n' ';')" \
@@ -31,7 +34,7 @@ case_cli_parents() {
 # IOMMU-SPEC §2.2: scalable mode from the real ecap (SMTS) and the kernel command line.
 case_cli_iommu() {
         need mdevpasidctl || return
-        check "iommu --json" sh -c 'timeout 30 mdevpasidctl iommu --json=short >/tmp/iommu.json' || return
+        check "iommu --json" sh -c 'timeout 30 mdevpasidctl --source=sysfs iommu --json=short >/tmp/iommu.json' || return
         want="vtd true true"
         [ "$VARIANT" = legacy ] && want="vtd false false"
         check_eq "dmar0: family, scalable mode supported, scalable mode on" \
@@ -65,7 +68,7 @@ case_cli_list() {
         check "create mbochs-medium" sysfs_create mbochs mbochs-medium $u || return
         check "bound" wait_for 5 test -e $MDEV_DEVICES/$u/driver
         g=$(mdev_group $u)
-        check "list --json" sh -c 'timeout 30 mdevpasidctl list --json=short >/tmp/list.json'
+        check "list --json" sh -c 'timeout 30 mdevpasidctl --source=sysfs list --json=short >/tmp/list.json'
         check_eq "the mdev as the CLI sees it" \
                 "$(jq -r --arg u $u '.[] | select(.Uuid == $u) | "\(.Parent) \(.Type) \(.Active) \(.Defined) \(.Driver) \(.IommuGroup) \(.GroupName) \(.VfioGroup) \(.Class)"' /tmp/list.json 2>&1)" \
                 "mbochs mbochs-medium true false mbochs $g vfio-noiommu /dev/vfio/$g emulated"
@@ -115,7 +118,7 @@ case_cli_plan() {
         u=$(uuid)
         check "create mtty-2" sysfs_create mtty mtty-2 $u || return
         for mode in none nopasid pasid svsa; do
-                check "plan --viommu $mode" sh -c "timeout 30 mdevpasidctl plan --viommu $mode --vm vm1 --json=short $u >/tmp/plan-$mode.json 2>/tmp/plan-$mode.err"
+                check "plan --viommu $mode" sh -c "timeout 30 mdevpasidctl --source=sysfs plan --viommu $mode --vm vm1 --json=short $u >/tmp/plan-$mode.json 2>/tmp/plan-$mode.err"
                 [ -s /tmp/plan-$mode.err ] && { fail "plan --viommu $mode wrote to stderr"; diag_file /tmp/plan-$mode.err; }
         done
         check_eq "none: strategy reason backend" "$(jq -r '"\(.strategy) \(.reason) \(.kernel_backend)"' /tmp/plan-none.json 2>&1)" \
@@ -134,7 +137,7 @@ case_cli_plan() {
                 [ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] && edu=$(basename $d)
         done
         if check "QEMU's edu device is on the bus" test -n "$edu"; then
-                check "plan --viommu nopasid with edu" sh -c "timeout 30 mdevpasidctl plan --viommu nopasid --json=short $u $edu >/tmp/plan-edu.json"
+                check "plan --viommu nopasid with edu" sh -c "timeout 30 mdevpasidctl --source=sysfs plan --viommu nopasid --json=short $u $edu >/tmp/plan-edu.json"
                 check_eq "edu with the mdev: strategies" "$(jq -r '[.strategy] + [.units[] | "\(.kind):\(.strategy)"] | join(" ")' /tmp/plan-edu.json 2>&1)" \
                         "shadow emdev:shadow pf:shadow"
                 case $VARIANT in
@@ -144,7 +147,7 @@ case_cli_plan() {
                    if grep -q "scalable mode on=no" /tmp/plan-edu.json; then fail "sm: the plan says scalable mode is off"; fi ;;
                 esac
                 # edu's config space is readable here (the captures hold none): no PASID capability.
-                check "plan --viommu pasid with edu" sh -c "timeout 30 mdevpasidctl plan --viommu pasid --json=short $edu >/tmp/plan-edu-pasid.json"
+                check "plan --viommu pasid with edu" sh -c "timeout 30 mdevpasidctl --source=sysfs plan --viommu pasid --json=short $edu >/tmp/plan-edu-pasid.json"
                 check_eq "edu, pasid: refused" "$(jq -r '"\(.strategy) \(.reason)"' /tmp/plan-edu-pasid.json 2>&1)" "refused NO_PASID_NEST"
                 check_grep "edu: its PASID capability is read, not unknown" "PASID capability=no \\(device $edu\\)" /tmp/plan-edu-pasid.json
                 [ -n "$CASE_ERR" ] && diag_file /tmp/plan-edu.json && diag_file /tmp/plan-edu-pasid.json
@@ -202,6 +205,7 @@ case_daemon_start() {
         fi
         check "the daemon runs" daemon_alive
         check_grep "the daemon says it is ready" "Ready: 2 parents" $DAEMON_LOG
+        CTL_SOURCE= # from here on the CLI asks the daemon
 }
 
 case_daemon_discovery() {
@@ -227,25 +231,30 @@ case_daemon_iommu() {
         [ -n "$CASE_ERR" ] && diag_file /tmp/iommus.json
 }
 
-# Define, start, stop, undefine through the daemon; every step checked in sysfs and in
-# /etc/mdevctl.d, and the definition seen by Debian's mdevctl.
+# Define, start, stop, undefine through the CLI (issue 8: as an administrator does it),
+# which goes through the daemon; every step checked in sysfs, in /etc/mdevctl.d, in the
+# daemon's ListDevices and by Debian's mdevctl.
 case_daemon_lifecycle() {
         daemon_alive || { skip "the daemon is not running"; return; }
         u=$(uuid)
-        check "Define" define mbochs mbochs-small $u false || return
+        ctl status >/tmp/status.out 2>&1
+        check_grep "status: the daemon runs" "^mdevpasidd: running" /tmp/status.out
+        check "mdevpasidctl define" ctl define -u $u -p mbochs -t mbochs-small || return
         check "definition file" test -s /etc/mdevctl.d/mbochs/$u
         check_eq "the file in mdevctl's format" "$(jq -r '"\(.mdev_type) \(.start)"' /etc/mdevctl.d/mbochs/$u 2>&1)" "mbochs-small manual"
         check_eq "mdevctl sees the definition" "$(mdevctl list -d 2>&1 | grep $u)" "$u mbochs mbochs-small manual"
-        check "Start" mgr Start ss $u ""
+        check "mdevpasidctl start" ctl start -u $u
         check "active in sysfs" test -e $MDEV_DEVICES/$u/driver
         check_eq "ListDevices: active, defined, start" "$(daemon_device $u 2>&1)" "true true manual"
         check_eq "mdevctl sees it active" "$(mdevctl list 2>&1 | grep $u)" "$u mbochs mbochs-small manual (defined)"
-        check "Stop" mgr Stop s $u
+        check_eq "mdevpasidctl list (from the daemon) agrees" "$(ctl list 2>&1 | grep $u)" "$u mbochs mbochs-small manual (defined)"
+        check_eq "mdevpasidctl list --json: State" "$(ctl list -u $u --json=short 2>&1 | jq -r '.[0].State' 2>&1)" "active"
+        check "mdevpasidctl stop" ctl stop -u $u
         check "gone from sysfs" test ! -e /sys/devices/virtual/mbochs/mbochs/$u
         check "still defined" test -s /etc/mdevctl.d/mbochs/$u
-        check "Undefine" mgr Undefine ss $u ""
+        check "mdevpasidctl undefine" ctl undefine -u $u
         check "definition file gone" test ! -e /etc/mdevctl.d/mbochs/$u
-        check_eq "ListDevices(defined) after Undefine" \
+        check_eq "ListDevices(defined) after undefine" \
                 "$(mgr ListDevices b true 2>&1 | jq -r --arg u $u '[.data[0][] | select(.[0] == $u)] | length' 2>&1)" 0
         [ -n "$CASE_ERR" ] && daemon_log_tail
 }
@@ -368,7 +377,20 @@ case_daemon_exit() {
                 { fail "sanitizer or assertion reports in the daemon's log"; diag_file /tmp/daemon-bad.txt; }
 }
 
+# Before the daemon runs, on the guest's real system bus: a read verb reads sysfs and says
+# so on stderr; a mutating verb fails (1) saying how to start the daemon.
+case_cli_no_daemon() {
+        need mdevpasidctl || return
+        check "list without the daemon" sh -c 'timeout 30 mdevpasidctl list >/tmp/nd.out 2>/tmp/nd.err'
+        check_grep "list says it read sysfs" "mdevpasidd is not running; reading sysfs directly" /tmp/nd.err
+        rc=0
+        timeout 30 mdevpasidctl define -p mbochs -t mbochs-small >/tmp/nd.out 2>/tmp/nd.err || rc=$?
+        check_eq "define without the daemon: exit status" "$rc" 1
+        check_grep "define says how to start the daemon" "systemctl start mdevpasidd" /tmp/nd.err
+}
+
 run_product_cases() {
+        run_case cli-no-daemon case_cli_no_daemon
         run_case cli-parents case_cli_parents
         run_case cli-iommu case_cli_iommu
         run_case cli-types-vs-mdevctl case_cli_types_vs_mdevctl
