@@ -517,6 +517,17 @@ static void create_done(struct op *op, struct op_job *j)
                 return;
         }
         op->created = true;
+        if (op->parent_gone) {
+                /* The parent unregistered while the write ran: its children went with it. */
+                if (asprintf(&sentence,
+                             "Cannot %s mdev %s: parent %s unregistered as the device was created; the "
+                             "kernel removed it with its parent. Check that the parent's driver is loaded "
+                             "(list parents with \"mdevpasidctl parents\").",
+                             op_verb(op), op->uuid, op->parent) < 0)
+                        sentence = NULL;
+                start_fail(op, MDP_ERROR_NO_SUCH_PARENT, -ENODEV, TAKE_PTR(sentence));
+                return;
+        }
         op->phase = PHASE_WAIT;
         (void)arm_timer(op, op->m->options.start_timeout_ms, on_wait_timeout);
         /* Read sysfs now: the kernel creates and binds the device inside the create write,
@@ -552,6 +563,12 @@ static void undo_done(struct op *op, struct op_job *j)
                 op_clear_intent(op);
                 device_release_op(op, DEVICE_INACTIVE, op->failure, true);
                 op_finish(op);
+                return;
+        }
+        if (j->r == -ENOENT) {
+                /* Gone already (with its parent, or removed by someone else): nothing is left
+                 * to undo. */
+                start_finish_failure(op, "The device is gone.");
                 return;
         }
         if (j->r < 0) {
@@ -783,6 +800,47 @@ void op_parent_gone(struct manager *m, struct parent *p)
         if (p->create_running) {
                 p->create_running->parent_gone = true;
                 p->create_running = NULL;
+        }
+        /* Starts waiting for their device on this parent: the kernel removed the parent's
+         * children before it unregistered, so the device will never appear. Fail them now,
+         * naming the cause, rather than with a Timeout later. (Failing can free operations:
+         * collect first.) */
+        {
+                _cleanup_free_ struct {
+                        char uuid[MDP_UUID_STRING_MAX];
+                        uint64_t id;
+                } *waiting = NULL;
+                size_t n = 0, cap = 0;
+
+                for (struct op *o = all_ops; o; o = o->all_next) {
+                        if (o->phase != PHASE_WAIT || o->detached || !streq_ptr(o->parent, p->name))
+                                continue;
+                        if (n == cap) {
+                                void *nw = realloc(waiting, (cap = cap ? cap * 2 : 4) * sizeof(*waiting));
+                                if (!nw)
+                                        break;
+                                waiting = nw;
+                        }
+                        memcpy(waiting[n].uuid, o->uuid, sizeof(o->uuid));
+                        waiting[n++].id = o->id;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *msg = NULL;
+                        struct device *d = manager_get_device(m, waiting[i].uuid);
+
+                        if (!op_still_running(m, waiting[i].uuid, waiting[i].id))
+                                continue;
+                        op = d->op;
+                        if (asprintf(&msg,
+                                     "Cannot %s mdev %s: parent %s unregistered while the device was being "
+                                     "created; the kernel removed it with its parent. Check that the "
+                                     "parent's "
+                                     "driver is loaded (list parents with \"mdevpasidctl parents\").",
+                                     op_verb(op), op->uuid, op->parent) < 0)
+                                msg = NULL;
+                        op->parent_gone = true;
+                        start_fail(op, MDP_ERROR_NO_SUCH_PARENT, -ENODEV, TAKE_PTR(msg));
+                }
         }
 }
 
