@@ -1661,9 +1661,15 @@ START_TEST(test_kernel_misbehaviour)
                 sd_bus_error e = SD_BUS_ERROR_NULL;
                 int r = sd_bus_call_method(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
                                            "Start", &e, NULL, "ss", U1, "mtty");
-                /* whichever way it ends, it ends, and the model follows sysfs */
+                /* it started before the parent went, or it failed naming the parent: never a
+                 * Timeout, never "left active" for a device that went with its parent */
                 fprintf(stderr, "check_daemon: start while the parent vanishes: %s %s\n",
                         r < 0 ? e.name : "ok", r < 0 ? e.message : "");
+                if (r < 0) {
+                        ck_assert_str_eq(e.name, MDP_ERROR_NO_SUCH_PARENT);
+                        ck_assert_msg(strstr(e.message, "mtty") && !strstr(e.message, "left active"), "%s",
+                                      e.message);
+                }
                 sd_bus_error_free(&e);
         }
         wait_dev_s(h, U1, "State", "inactive");
@@ -2216,6 +2222,324 @@ START_TEST(test_reload_bad_config)
 }
 END_TEST
 
+/* ---- more concurrency (issue 10) ------------------------------------------------------------ */
+
+/* Async calls on several connections, answered in any order. */
+struct flight {
+        sd_bus *conns[8];
+        unsigned sent, done, by_error[16];
+        char names[16][64];
+        char last_other[512];
+};
+
+static void flight_open(struct harness *h, struct flight *f)
+{
+        *f = (struct flight){0};
+        for (size_t i = 0; i < ELEMENTSOF(f->conns); i++) {
+                ck_assert_int_ge(sd_bus_new(&f->conns[i]), 0);
+                ck_assert_int_ge(sd_bus_set_address(f->conns[i], harness_bus_address(h)), 0);
+                ck_assert_int_ge(sd_bus_set_bus_client(f->conns[i], true), 0);
+                ck_assert_int_ge(sd_bus_start(f->conns[i]), 0);
+        }
+}
+
+static unsigned flight_count(struct flight *f, const char *name)
+{
+        for (unsigned i = 0; i < ELEMENTSOF(f->names); i++)
+                if (strcmp(f->names[i], name) == 0)
+                        return f->by_error[i];
+        return 0;
+}
+
+static int on_flight_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        struct flight *f = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *name = e ? e->name : "ok";
+
+        f->done++;
+        for (unsigned i = 0; i < ELEMENTSOF(f->names); i++) {
+                if (!f->names[i][0])
+                        snprintf(f->names[i], sizeof(f->names[i]), "%s", name);
+                if (strcmp(f->names[i], name) == 0) {
+                        f->by_error[i]++;
+                        break;
+                }
+        }
+        if (e && strcmp(e->name, MDP_ERROR_NO_CAPACITY) != 0 && strcmp(e->name, MDP_ERROR_BUSY) != 0)
+                snprintf(f->last_other, sizeof(f->last_other), "%s: %s", e->name, e->message);
+        return 0;
+}
+
+static void flight_call(struct flight *f, const char *member, const char *types, ...)
+{
+        sd_bus *bus = f->conns[f->sent % ELEMENTSOF(f->conns)];
+        sd_bus_message *m = NULL;
+        va_list ap;
+
+        ck_assert_int_ge(sd_bus_message_new_method_call(bus, &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, member),
+                         0);
+        va_start(ap, types);
+        ck_assert_int_ge(sd_bus_message_appendv(m, types, ap), 0);
+        va_end(ap);
+        ck_assert_int_ge(sd_bus_call_async(bus, NULL, m, on_flight_reply, f, 60 * 1000 * 1000), 0);
+        sd_bus_message_unref(m);
+        f->sent++;
+}
+
+static void flight_wait(struct flight *f)
+{
+        long end = now_ms() + 60000;
+
+        for (size_t i = 0; i < ELEMENTSOF(f->conns); i++)
+                ck_assert_int_ge(sd_bus_flush(f->conns[i]), 0);
+        while (f->done < f->sent) {
+                struct pollfd p[ELEMENTSOF(f->conns)];
+                for (size_t i = 0; i < ELEMENTSOF(f->conns); i++) {
+                        while (sd_bus_process(f->conns[i], NULL) > 0)
+                                ;
+                        p[i] = (struct pollfd){.fd = sd_bus_get_fd(f->conns[i]), .events = POLLIN};
+                }
+                if (f->done >= f->sent)
+                        break;
+                ck_assert_msg(now_ms() < end, "only %u of %u calls answered", f->done, f->sent);
+                (void)poll(p, ELEMENTSOF(f->conns), 200);
+        }
+}
+
+static void flight_close(struct flight *f)
+{
+        for (size_t i = 0; i < ELEMENTSOF(f->conns); i++)
+                sd_bus_flush_close_unref(f->conns[i]);
+}
+
+/* Every device object agrees with sysfs and state.json; nothing is in flight. */
+static void assert_consistent(struct harness *h)
+{
+        _cleanup_free_ char *list = list_devices(h, false);
+        json_object *st = read_state(h), *a = NULL;
+        _cleanup_free_ char *path = NULL;
+        DIR *d;
+        struct dirent *de;
+        unsigned in_sys = 0, listed = 0;
+
+        ck_assert_uint_eq(state_count(st, "operations"), 0);
+        /* every active mdev in sysfs is listed as active, and the other way round */
+        ck_assert_int_ge(asprintf(&path, "%s/bus/mdev/devices", harness_sys(h)), 0);
+        d = opendir(path);
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                in_sys++;
+                ck_assert_msg(strstr(list, de->d_name), "%s is in sysfs but not listed:\n%s", de->d_name,
+                              list);
+                ck_assert_int_eq(dev_prop_b(h, de->d_name, "Active"), 1);
+        }
+        closedir(d);
+        for (const char *l = list; *l; l = strchrnul(l, '\n') + (*strchrnul(l, '\n') ? 1 : 0)) {
+                listed++;
+                ck_assert_msg(strstr(l, " active\n") == strchrnul(l, '\n') - 7, "not settled: %.*s",
+                              (int)(strchrnul(l, '\n') - l), l);
+        }
+        ck_assert_uint_eq(in_sys, listed);
+        /* what state.json owns exists */
+        if (json_object_object_get_ex(st, "devices", &a))
+                for (size_t i = 0; i < json_object_array_length(a); i++) {
+                        json_object *u = NULL;
+                        ck_assert(json_object_object_get_ex(json_object_array_get_idx(a, i), "uuid", &u));
+                        ck_assert_msg(mdev_in_sysfs(h, json_object_get_string(u)),
+                                      "state.json owns %s, which is gone", json_object_get_string(u));
+                }
+        json_object_put(st);
+}
+
+/* Types sharing one pool (mtty's ports): racers on both never over-commit it. */
+START_TEST(test_concurrent_shared_pool)
+{
+        struct harness *h = start_host();
+        struct flight f;
+        char uuid[37];
+        long ports1, ports2;
+        unsigned n1 = 0, n2 = 0;
+
+        spawn_daemon(h);
+        sim(h, "capacity mtty mtty-1 9"); /* 9 free ports: mtty-2 (2 ports each) shows 4 */
+        flight_open(h, &f);
+        for (int i = 0; i < 40; i++) {
+                snprintf(uuid, sizeof(uuid), "5ea2ed00-0000-4000-8000-%012d", i);
+                flight_call(&f, "Create", "sssa(ss)a{sv}", "mtty", i % 2 ? "mtty-2" : "mtty-1", uuid, 0, 0);
+        }
+        flight_wait(&f);
+        ck_assert_msg(flight_count(&f, "ok") + flight_count(&f, MDP_ERROR_NO_CAPACITY) == 40,
+                      "other errors: %s", f.last_other);
+        for (int i = 0; i < 40; i++) {
+                snprintf(uuid, sizeof(uuid), "5ea2ed00-0000-4000-8000-%012d", i);
+                if (mdev_in_sysfs(h, uuid))
+                        *(i % 2 ? &n2 : &n1) += 1;
+        }
+        ck_assert_uint_eq(n1 + n2, flight_count(&f, "ok"));
+        ck_assert_int_le(n1 + 2 * n2, 9);
+        /* the pool is used up as far as it goes: a free port is left only when mtty-2 lost */
+        ports1 = sys_read_long(h, "class/mdev_bus/mtty/mdev_supported_types/mtty-1/available_instances");
+        ports2 = sys_read_long(h, "class/mdev_bus/mtty/mdev_supported_types/mtty-2/available_instances");
+        ck_assert_int_eq(ports1, 9 - (long)(n1 + 2 * n2));
+        ck_assert_int_eq(ports1, 0);
+        ck_assert_int_eq(ports2, 0);
+        fprintf(stderr, "check_daemon: shared pool of 9 ports: %u mtty-1 + %u mtty-2, %u NoCapacity\n", n1,
+                n2, flight_count(&f, MDP_ERROR_NO_CAPACITY));
+        assert_consistent(h);
+        flight_close(&f);
+        harness_stop(h);
+}
+END_TEST
+
+/* A parent unregisters while starts and creates on it are in flight, one of them waiting for
+ * a device that never appears (start timeout 60 s): every call ends promptly, either started
+ * before the parent went or NoSuchParent naming it; nothing is left behind. */
+START_TEST(test_parent_gone_with_queued_creates)
+{
+        struct harness *h = start_host();
+        struct flight f;
+        char uuid[37];
+
+        spawn_daemon_full(h, "60000", NULL);
+        flight_open(h, &f);
+        /* the first create hangs (the device never appears), the rest queue behind it */
+        sim(h, "fault ghost-create 1 mtty");
+        for (int i = 0; i < 12; i++) {
+                snprintf(uuid, sizeof(uuid), "9a7e9000-0000-4000-8000-%012d", i);
+                if (i % 3 == 0) {
+                        sd_bus_message_unref(
+                                call_ok(h, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", uuid, 0, 0, 0));
+                        flight_call(&f, "Start", "ss", uuid, "mtty");
+                } else
+                        flight_call(&f, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1", uuid, 0, 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(f.conns); i++)
+                ck_assert_int_ge(sd_bus_flush(f.conns[i]), 0);
+        {
+                long end = now_ms() + WAIT_MS;
+                _cleanup_free_ char *writes = NULL;
+                while (!writes || !strstr(writes, "create")) {
+                        free(writes);
+                        writes = sim_out(h, "writes");
+                        ck_assert_msg(now_ms() < end, "no create write");
+                        usleep(20 * 1000);
+                }
+        }
+        sim(h, "unregister mtty");
+        flight_wait(&f); /* asserts when a call is still unanswered after 60 s */
+        ck_assert_uint_eq(f.done, 12);
+        ck_assert_msg(flight_count(&f, "ok") + flight_count(&f, MDP_ERROR_NO_SUCH_PARENT) == 12,
+                      "ok %u, NoSuchParent %u, other: %s", flight_count(&f, "ok"),
+                      flight_count(&f, MDP_ERROR_NO_SUCH_PARENT), f.last_other);
+        ck_assert_uint_ge(flight_count(&f, MDP_ERROR_NO_SUCH_PARENT), 1);
+        {
+                _cleanup_free_ char *last =
+                        dev_prop_s(h, "9a7e9000-0000-4000-8000-000000000000", "LastError");
+                ck_assert_msg(last && strstr(last, "unregistered") && strstr(last, "mtty"),
+                              "LastError \"%s\"", last);
+        }
+        for (int i = 0; i < 12; i++) {
+                snprintf(uuid, sizeof(uuid), "9a7e9000-0000-4000-8000-%012d", i);
+                if (i % 3 == 0)
+                        assert_dev_s(h, uuid, "State", "inactive");
+                else
+                        ck_assert(!dev_exists(h, uuid));
+        }
+        assert_consistent(h);
+        /* back, and working */
+        sim(h, "fault clear");
+        sim(h, "register mtty");
+        {
+                long end = now_ms() + WAIT_MS;
+                while (!sys_exists(h, "class/mdev_bus/mtty"))
+                        ck_assert(now_ms() < end);
+        }
+        start(h, "9a7e9000-0000-4000-8000-000000000000");
+        flight_close(&f);
+        harness_stop(h);
+}
+END_TEST
+
+/* A storm of every lifecycle call on a few devices from several clients, a parent going and
+ * coming back in the middle: every call is answered, the daemon stays up, and afterwards the
+ * model, sysfs and state.json agree. */
+START_TEST(test_storm)
+{
+        struct harness *h = start_host();
+        struct flight f;
+        char uuids[6][37];
+        unsigned seed = 12345;
+        pid_t d;
+
+        d = spawn_daemon(h);
+        flight_open(h, &f);
+        for (int i = 0; i < 6; i++) {
+                snprintf(uuids[i], sizeof(uuids[i]), "5708a000-0000-4000-8000-%012d", i);
+                if (i < 3)
+                        define(h, i == 0 ? "mdpy" : "mtty", i == 0 ? "mdpy-vga" : "mtty-1", uuids[i],
+                               i == 1);
+        }
+        for (int round = 0; round < 6; round++) {
+                for (int k = 0; k < 30; k++) {
+                        const char *u = uuids[(seed = seed * 1103515245 + 12345) % 6];
+                        switch ((seed >> 8) % 7) {
+                        case 0:
+                        case 1:
+                                flight_call(&f, "Start", "ss", u, "");
+                                break;
+                        case 2:
+                                flight_call(&f, "Stop", "s", u);
+                                break;
+                        case 3:
+                                flight_call(&f, "Create", "sssa(ss)a{sv}", "mtty", "mtty-2", u, 0, 0);
+                                break;
+                        case 4:
+                                flight_call(&f, "Remove", "s", u);
+                                break;
+                        case 5:
+                                flight_call(&f, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", u, 0, 0, 0);
+                                break;
+                        default:
+                                flight_call(&f, "Undefine", "ss", u, "");
+                        }
+                }
+                if (round == 2)
+                        sim(h, "unregister mtty");
+                if (round == 3)
+                        sim(h, "register mtty");
+                if (round == 4)
+                        sim(h, "fault fail-create EIO 3");
+                for (size_t i = 0; i < ELEMENTSOF(f.conns); i++)
+                        ck_assert_int_ge(sd_bus_flush(f.conns[i]), 0);
+        }
+        flight_wait(&f);
+        fprintf(stderr, "check_daemon: storm: %u calls answered (%u ok)\n", f.done, flight_count(&f, "ok"));
+        sim(h, "fault clear");
+        assert_alive(h, d);
+        assert_consistent(h);
+        /* definitions on disk are exactly the Defined objects */
+        for (int i = 0; i < 6; i++) {
+                bool file = def_exists(h, "mtty", uuids[i]) || def_exists(h, "mdpy", uuids[i]);
+                ck_assert_int_eq(dev_prop_b(h, uuids[i], "Defined") == 1, file);
+        }
+        /* and a restart sees the same */
+        {
+                _cleanup_free_ char *before = list_devices(h, true), *after = NULL;
+                harness_kill(h, d, SIGTERM, WAIT_MS);
+                spawn_daemon(h);
+                after = list_devices(h, true);
+                ck_assert_str_eq(after, before);
+                assert_consistent(h);
+        }
+        flight_close(&f);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
         Suite *s = suite_create("daemon");
@@ -2242,6 +2566,9 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_sigterm_with_blocked_remove);
         tcase_add_test(tc, test_kill9_mid_stop);
         tcase_add_test(tc, test_reload_bad_config);
+        tcase_add_test(tc, test_concurrent_shared_pool);
+        tcase_add_test(tc, test_parent_gone_with_queued_creates);
+        tcase_add_test(tc, test_storm);
         suite_add_tcase(s, tc);
         return s;
 }
