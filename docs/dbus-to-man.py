@@ -97,7 +97,9 @@ def describe_members(out, iface, comments):
             if comment:
                 emit_paragraphs(out, comment)
             else:
-                out.append("(Not documented in the contract.)")
+                # No comment of its own (self-explanatory, or described with the member
+                # before it): the tag alone, no filler.
+                out.append("\\&")
 
 
 def main():

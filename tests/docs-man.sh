@@ -4,8 +4,7 @@
 #    there);
 #  - mdevpasidctl(8) documents every verb and long option that mdevpasidctl --help shows,
 #    and marks "planned" (with "Not in this build yet.") exactly the verbs --help lacks;
-#  - org.mdevpasid1(5) has an entry for every method and property in the contract (members
-#    without a comment there say so in the page; that is the contract's to fix).
+#  - org.mdevpasid1(5) has an entry for every method and property in the contract.
 . "$top_srcdir/tests/cli-lib.sh"
 
 make -s -C "$top_builddir" docs/org.mdevpasid1.5 >"$TMP/log" 2>&1 || fail "cannot generate org.mdevpasid1.5: $(cat "$TMP/log")"
