@@ -1574,6 +1574,26 @@ START_TEST(test_blocked_remove)
         }
         stop(h, U1);
         ck_assert(!mdev_in_sysfs(h, U1));
+
+        /* The holder shows up only while the removal blocks: Busy after the timeout names it. */
+        start(h, U1);
+        group = mfree(group);
+        group = dev_prop_s(h, U1, "VfioGroup");
+        sim(h, "hold " U1);
+        stop1 = (struct pending){0};
+        ck_assert_int_ge(sd_bus_call_method_async(bus, &slot, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                  MDP_IFACE_MANAGER, "Stop", on_pending_reply, &stop1, "s",
+                                                  U1),
+                         0);
+        wait_sim_removing(h, U1);
+        fake_holder(h, 4343, group);
+        wait_pending(bus, &stop1);
+        sd_bus_slot_unref(slot);
+        ck_assert_str_eq(stop1.name, MDP_ERROR_BUSY);
+        ck_assert_msg(strstr(stop1.msg, "pid 4343") && strstr(stop1.msg, "vm1") && strstr(stop1.msg, group),
+                      "%s", stop1.msg);
+        sim(h, "release " U1);
+        wait_dev_s(h, U1, "State", "inactive");
         harness_stop(h);
 }
 END_TEST
@@ -2540,6 +2560,121 @@ START_TEST(test_storm)
 }
 END_TEST
 
+/* ---- a PCI parent (a generated host shaped like a real kernel's) -------------------------- */
+
+/* tests/tools/gen-fake-sysfs.py --kernel-like: one i915-GVTg-like PCI parent 0000:00:02.0
+ * with 60 mdevs, the first 40 defined in /etc/mdevctl.d (auto) and 20 more definitions of
+ * devices that are not running. A PCI parent's unregistration leaves its device in sysfs:
+ * only the change MDEV_STATE=unregistered tells (TESTING.md layer 7 §4.2). */
+START_TEST(test_pci_parent_generated_host)
+{
+        _cleanup_free_ char *dir = test_mkdtemp("gen"), *cmd = NULL, *host = NULL, *list = NULL,
+                            *ppath = parent_path("0000:00:02.0"), *pci = NULL;
+        struct harness *h;
+        unsigned active = 0, defined = 0, mdevctl_owned = 0;
+        struct harness_watch *removed;
+        pid_t d;
+
+        ck_assert_int_ge(asprintf(&cmd,
+                                  "env -u LD_PRELOAD python3 '%s/tests/tools/gen-fake-sysfs.py' '%s/host' "
+                                  "--layout single "
+                                  "--active 40 --defined 60 --start manual --kernel-like >/dev/null",
+                                  test_srcdir(), dir),
+                         0);
+        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_ge(asprintf(&host, "%s/host", dir), 0);
+        h = harness_start(&(struct harness_opts){.sysfs = host, .sysfs_move = true});
+        d = spawn_daemon(h);
+        removed = harness_watch_signal(h, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                       "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved");
+
+        list = list_devices(h, false);
+        for (const char *l = list; (l = strchr(l, '\n')); l++)
+                active++;
+        mdevctl_owned = 0;
+        for (const char *l = list; (l = strstr(l, " mdevctl active\n")); l++)
+                mdevctl_owned++;
+        list = mfree(list);
+        list = list_devices(h, true);
+        for (const char *l = list; (l = strchr(l, '\n')); l++)
+                defined++;
+        ck_assert_uint_eq(active, 40);
+        ck_assert_uint_eq(mdevctl_owned, 40); /* running and defined: mdevctl's */
+        ck_assert_uint_eq(defined, 60);
+        ck_assert_int_ge(sd_bus_get_property_string(harness_bus(h), MDP_BUS_NAME, ppath, MDP_IFACE_PARENT,
+                                                    "PciAddress", NULL, &pci),
+                         0);
+        ck_assert_str_eq(pci, "0000:00:02.0");
+
+        /* the lifecycle on a PCI parent */
+        {
+                sd_bus_message *reply =
+                        call_ok(h, "Create", "sssa(ss)a{sv}", "0000:00:02.0", "i915-GVTg_V5_8", "", 0, 0);
+                const char *u;
+                ck_assert_int_ge(sd_bus_message_read(reply, "s", &u), 0);
+                ck_assert(mdev_in_sysfs(h, u));
+                sd_bus_message_unref(call_ok(h, "Remove", "s", u));
+                sd_bus_message_unref(reply);
+        }
+        /* a defined, inactive one (uuids 40..59 are not running) */
+        {
+                char *first = NULL;
+                const char *l = strstr(list, " 0 1 ");
+                ck_assert_ptr_nonnull(l);
+                while (l > list && l[-1] != '\n')
+                        l--;
+                first = strndup(l, 36);
+                start(h, first);
+                assert_dev_s(h, first, "Owner", "mdevpasid");
+                stop(h, first);
+                free(first);
+        }
+
+        /* the PCI parent unregisters: its device stays, the parent object and its mdevs go */
+        sim(h, "unregister 0000:00:02.0");
+        sd_bus_message_unref(wait_signal_arg0(removed, "InterfacesRemoved", ppath));
+        {
+                long end = now_ms() + WAIT_MS;
+                char *l2 = NULL;
+                for (;;) {
+                        l2 = list_devices(h, false);
+                        if (!*l2)
+                                break;
+                        ck_assert_msg(now_ms() < end, "still listed as active:\n%s", l2);
+                        free(l2);
+                        usleep(50 * 1000);
+                }
+                free(l2);
+        }
+        ck_assert(sys_exists(h, "devices/pci0000:00/0000:00:02.0"));
+        list = mfree(list);
+        list = list_devices(h, true);
+        defined = 0;
+        for (const char *l = list; (l = strchr(l, '\n')); l++)
+                defined++;
+        ck_assert_uint_eq(defined, 60); /* definitions stay */
+        assert_consistent(h);
+        sim(h, "register 0000:00:02.0");
+        {
+                long end = now_ms() + WAIT_MS;
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                char *v = NULL;
+                while (sd_bus_get_property_string(harness_bus(h), MDP_BUS_NAME, ppath, MDP_IFACE_PARENT,
+                                                  "Name", &e, &v) < 0) {
+                        sd_bus_error_free(&e);
+                        ck_assert_msg(now_ms() < end, "the parent did not come back");
+                        usleep(50 * 1000);
+                }
+                free(v);
+        }
+        create(h, "0000:00:02.0", "i915-GVTg_V5_8", U1);
+        assert_alive(h, d);
+        harness_watch_free(removed);
+        harness_stop(h);
+        test_rm_rf(dir);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
         Suite *s = suite_create("daemon");
@@ -2569,6 +2704,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_concurrent_shared_pool);
         tcase_add_test(tc, test_parent_gone_with_queued_creates);
         tcase_add_test(tc, test_storm);
+        tcase_add_test(tc, test_pci_parent_generated_host);
         suite_add_tcase(s, tc);
         return s;
 }
