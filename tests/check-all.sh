@@ -37,7 +37,7 @@ if [ -x "$MDP_TOP/tests/lint-packaging.sh" ]; then
 fi
 
 # libFuzzer: every target for FUZZ_CI_SECONDS (tests/fuzz/run.sh); one pass/fail per target.
-step "fuzz (libFuzzer, ${FUZZ_CI_SECONDS:=12} s per target)"
+step "fuzz (libFuzzer, ${FUZZ_CI_SECONDS:=10} s per target)"
 rm -f build-fuzz/fuzz.out
 if mdp_install_packages "${MDP_FUZZ_PACKAGES[@]}"; then
         mkdir -p build-fuzz
