@@ -375,6 +375,34 @@ static int ctl_capacity(struct sim *s, char **argv, int argc, GString *err)
         return 0;
 }
 
+/* attrs PARENT TYPE [NAME...]: the type's mdevs created from now on get these writable
+ * attributes (none: no more). The sample drivers have none; vfio_ap's have assign_adapter
+ * and friends, which mdevctl definitions set in order. */
+static int ctl_attrs(struct sim *s, char **argv, int argc, GString *err)
+{
+        struct sim_parent *p;
+        struct sim_type *t;
+
+        if (argc < 3) {
+                g_string_assign(err, "usage: attrs <parent> <type> [name...]");
+                return -EINVAL;
+        }
+        if (!(p = find_parent(s, argv[1], err)))
+                return -ENOENT;
+        if (!(t = sim_parent_type(p, argv[2]))) {
+                g_string_printf(err, "parent %s has no type \"%s\"", p->name, argv[2]);
+                return -ENOENT;
+        }
+        for (int i = 3; i < argc; i++)
+                if (!argv[i][0] || strchr(argv[i], '/') || strcmp(argv[i], ".") == 0 || strcmp(argv[i], "..") == 0) {
+                        g_string_printf(err, "invalid attribute name \"%s\"", argv[i]);
+                        return -EINVAL;
+                }
+        g_strfreev(t->mdev_attrs);
+        t->mdev_attrs = argc > 3 ? g_strdupv(argv + 3) : NULL;
+        return 0;
+}
+
 static void ctl_dispatch(struct ctl_req *c, char **argv, int argc)
 {
         struct app *app = c->app;
@@ -448,6 +476,8 @@ static void ctl_dispatch(struct ctl_req *c, char **argv, int argc)
                 }
         } else if (strcmp(cmd, "capacity") == 0) {
                 r = ctl_capacity(s, argv, argc, err);
+        } else if (strcmp(cmd, "attrs") == 0) {
+                r = ctl_attrs(s, argv, argc, err);
         } else if (strcmp(cmd, "fault") == 0) {
                 r = ctl_fault(s, argv, argc, out, err);
         } else if (strcmp(cmd, "uevent") == 0) {

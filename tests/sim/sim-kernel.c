@@ -149,6 +149,12 @@ static void mdev_device_files(struct sim *s, struct sim_mdev *m)
         f = g_strdup_printf("%s/remove", m->devpath);
         sim_write(s, f, "", 0200);
         g_free(f);
+        /* Device settings such as vfio_ap's assign_adapter: a store replaces the value. */
+        for (char **a = m->type->mdev_attrs; a && *a; a++) {
+                f = g_strdup_printf("%s/%s", m->devpath, *a);
+                sim_write(s, f, "", 0644);
+                g_free(f);
+        }
         f = g_strdup_printf("%s/subsystem", m->devpath);
         sim_link(s, f, "bus/mdev");
         g_free(f);

@@ -298,6 +298,7 @@ static void type_free(gpointer data)
         g_free(t->id);
         g_free(t->name);
         g_free(t->description);
+        g_strfreev(t->mdev_attrs);
         g_free(t->device_api);
         g_free(t);
 }

@@ -30,6 +30,7 @@ struct sim_type {
         long cost;
         struct sim_pool *pool; /* the parent's shared pool or own_pool */
         struct sim_pool own_pool;
+        char **mdev_attrs; /* writable attributes its new mdevs get ("attrs" command), or NULL */
 };
 
 struct sim_parent {
