@@ -2675,6 +2675,45 @@ START_TEST(test_pci_parent_generated_host)
 }
 END_TEST
 
+/* Attributes are written in order after the device bound (the sim gives mtty-1's new mdevs
+ * vfio_ap-like writable attributes; repeated names are how vfio_ap assigns several). */
+START_TEST(test_attributes_in_order)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *writes = NULL, *v = NULL;
+        const char *c, *a1, *a2, *a3;
+
+        spawn_daemon(h);
+        sim(h, "attrs mtty mtty-1 assign_adapter assign_domain");
+        sd_bus_message_unref(call_ok(h, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", U1, 0, 3,
+                                     "assign_adapter", "5", "assign_domain", "6", "assign_adapter", "7", 0));
+        sim(h, "writes clear");
+        start(h, U1);
+        writes = sim_out(h, "writes");
+        c = strstr(writes, "mtty-1/create");
+        a1 = strstr(writes, U1 "/assign_adapter");
+        a2 = strstr(writes, U1 "/assign_domain");
+        a3 = a1 ? strstr(a1 + 1, U1 "/assign_adapter") : NULL;
+        ck_assert_msg(c && a1 && a2 && a3 && c < a1 && a1 < a2 && a2 < a3, "writes:\n%s", writes);
+        v = test_read(harness_sys(h), "bus/mdev/devices/" U1 "/assign_adapter");
+        ck_assert_msg(v && strncmp(v, "7", 1) == 0, "%s", v);
+        v = mfree(v);
+        v = test_read(harness_sys(h), "bus/mdev/devices/" U1 "/assign_domain");
+        ck_assert_msg(v && strncmp(v, "6", 1) == 0, "%s", v);
+        assert_dev_s(h, U1, "State", "active");
+        /* a transient device with attributes */
+        writes = mfree(writes);
+        sim(h, "writes clear");
+        sd_bus_message_unref(call_ok(h, "Create", "sssa(ss)a{sv}", "mtty", "mtty-1", U2, 2, "assign_domain",
+                                     "1", "assign_adapter", "2", 0));
+        writes = sim_out(h, "writes");
+        a2 = strstr(writes, U2 "/assign_domain");
+        a1 = strstr(writes, U2 "/assign_adapter");
+        ck_assert_msg(a1 && a2 && a2 < a1, "writes:\n%s", writes);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
         Suite *s = suite_create("daemon");
@@ -2705,6 +2744,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_parent_gone_with_queued_creates);
         tcase_add_test(tc, test_storm);
         tcase_add_test(tc, test_pci_parent_generated_host);
+        tcase_add_test(tc, test_attributes_in_order);
         suite_add_tcase(s, tc);
         return s;
 }
