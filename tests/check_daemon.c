@@ -2108,11 +2108,25 @@ START_TEST(test_hotplug_by_others)
         sd_bus_message_unref(wait_signal_arg0(added, "InterfacesAdded", path));
         wait_dev_s(h, U1, "State", "active");
         assert_dev_s(h, U1, "Owner", "foreign");
+        {
+                _cleanup_free_ char *w = warnings(h);
+                ck_assert_msg(strstr(w, U1) && strstr(w, "someone else"), "%s", w);
+        }
         sd_bus_message_unref(wait_signal_arg0(types, "PropertiesChanged", MDP_IFACE_PARENT));
         /* and removes it */
         sim(h, "remove " U1);
         sd_bus_message_unref(wait_signal_arg0(removed, "InterfacesRemoved", path));
         ck_assert(!dev_exists(h, U1));
+        {
+                long end = now_ms() + WAIT_MS;
+                char *w = NULL;
+                while ((w = warnings(h)) && strstr(w, U1)) {
+                        ck_assert_msg(now_ms() < end, "the warning about %s stayed:\n%s", U1, w);
+                        free(w);
+                        usleep(20 * 1000);
+                }
+                free(w);
+        }
 
         /* mdevctl defines and starts one behind the daemon's back: owner mdevctl */
         write_def(h, "mtty", U2,
@@ -2714,6 +2728,65 @@ START_TEST(test_attributes_in_order)
 }
 END_TEST
 
+/* Reload, Undefine and Modify while operations are in flight (a start waiting for a device
+ * that never appears, a removal blocked by a VFIO user): the operations still end the way
+ * they would have, and nothing is left half-done. */
+START_TEST(test_changes_during_operations)
+{
+        struct harness *h = start_host();
+        struct pending st = {0}, sp = {0};
+        sd_bus_slot *s1 = NULL, *s2 = NULL;
+        sd_bus *bus;
+        pid_t d;
+
+        d = spawn_daemon_full(h, "3000", NULL);
+        bus = harness_bus(h);
+        define(h, "mtty", "mtty-1", U1, false);
+        define(h, "mtty", "mtty-1", U2, false);
+        start(h, U2);
+        sim(h, "fault ghost-create 1 " U1);
+        ck_assert_int_ge(sd_bus_call_method_async(bus, &s1, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                                  "Start", on_pending_reply, &st, "ss", U1, ""),
+                         0);
+        sim(h, "hold " U2);
+        ck_assert_int_ge(sd_bus_call_method_async(bus, &s2, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                                  "Stop", on_pending_reply, &sp, "s", U2),
+                         0);
+        wait_dev_s(h, U1, "State", "starting");
+        wait_sim_removing(h, U2);
+
+        /* meanwhile: a reload, the starting device's definition removed, the other's changed */
+        sd_bus_message_unref(call_ok(h, "Reload", ""));
+        ck_assert_int_eq(kill(d, SIGHUP), 0);
+        sd_bus_message_unref(call_ok(h, "Undefine", "ss", U1, ""));
+        modify(h, U2, "Start", "s", "auto");
+        assert_dev_s(h, U1, "State", "starting");
+        assert_dev_s(h, U2, "State", "stopping");
+
+        wait_pending(bus, &st);
+        ck_assert_str_eq(st.name, MDP_ERROR_TIMEOUT);
+        wait_pending(bus, &sp);
+        ck_assert_str_eq(sp.name, MDP_ERROR_BUSY);
+        sd_bus_slot_unref(s1);
+        sd_bus_slot_unref(s2);
+        /* U1: neither defined nor active any more: its object goes */
+        wait_dev_s(h, U1, "State", NULL);
+        ck_assert(!def_exists(h, "mtty", U1));
+        /* U2: its removal completes when the holder lets go; the modified definition stays */
+        sim(h, "release " U2);
+        wait_dev_s(h, U2, "State", "inactive");
+        ck_assert_int_eq(dev_prop_b(h, U2, "Autostart"), 1);
+        {
+                _cleanup_free_ char *f = def_file(h, "mtty", U2);
+                ck_assert_str_eq(
+                        f, "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
+        }
+        assert_consistent(h);
+        assert_alive(h, d);
+        harness_stop(h);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
         Suite *s = suite_create("daemon");
@@ -2745,6 +2818,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_storm);
         tcase_add_test(tc, test_pci_parent_generated_host);
         tcase_add_test(tc, test_attributes_in_order);
+        tcase_add_test(tc, test_changes_during_operations);
         suite_add_tcase(s, tc);
         return s;
 }
