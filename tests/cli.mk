@@ -3,3 +3,10 @@ EXTRA_DIST += tests/sim-daemon.sh
 # mdevpasidctl against the real daemon on a private bus over the simulated host.
 TESTS += tests/cli-daemon.sh
 EXTRA_DIST += tests/cli-daemon.sh
+# lib/client: error sentences, the daemon's state without a bus.
+check_PROGRAMS += tests/check_client
+tests_check_client_SOURCES = tests/check_client.c
+tests_check_client_CFLAGS = $(MDP_TEST_CFLAGS)
+tests_check_client_LDADD = $(MDP_TEST_LIBS)
+tests_check_client_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_client
