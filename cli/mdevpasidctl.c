@@ -348,10 +348,15 @@ static void help(FILE *f)
               "warning naming it (mdevctl fails the whole listing), so is a type without\n"
               "available_instances or device_api; callout scripts are not run, so an active device\n"
               "without a definition lists no attributes; --uuid=U and abbreviated long options work.\n"
-              "Invoked as lsmdev, it runs list.\n\n"
+              "Invoked as lsmdev, it runs list.\n"
+              "define, undefine, modify, start and stop go through mdevpasidd (which keeps\n"
+              "/etc/mdevctl.d in mdevctl's format); without it they fail saying how to start it, and\n"
+              "modify --live is refused. The read verbs ask mdevpasidd when it runs and otherwise read\n"
+              "sysfs, saying so on stderr (--source chooses). Without a verb, status runs.\n\n"
               "Exit status: 0 ok, 1 failed, 2 usage error.\n"
               "Environment: MDEVPASID_ROOT=DIR reads DIR/sys and DIR/etc/mdevctl.d instead of the\n"
-              "host's; NO_COLOR turns colour off.\n",
+              "host's (the system bus's daemon is then not asked unless DBUS_SYSTEM_BUS_ADDRESS is set);\n"
+              "DBUS_SYSTEM_BUS_ADDRESS names the bus mdevpasidd is on; NO_COLOR turns colour off.\n",
               f);
 }
 
