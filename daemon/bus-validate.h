@@ -30,6 +30,8 @@ int check_vm_name(const char *name, sd_bus_error *error);
  * to the canonical form (lowercase UUID, "dddd:bb:ss.f"). */
 #define MDP_UNIT_ID_MAX MDP_UUID_STRING_MAX
 int parse_unit_id(const char *s, char ret[MDP_UNIT_ID_MAX], sd_bus_error *error);
+/* PlanVm/AttachVm's (s name, a{sv} request) read and checked as the methods do (vms.c). */
+int vms_check_request(sd_bus_message *msg, sd_bus_error *error);
 
 void attr_list_done(struct attr_list *l);
 int attr_list_add(struct attr_list *l, const char *name, const char *value);

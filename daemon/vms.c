@@ -1826,3 +1826,20 @@ const sd_bus_vtable vm_vtable[] = {
         SD_BUS_PROPERTY("Pasids", "a(ssu)", property_get_vm_pasids, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_VTABLE_END,
 };
+
+/* For tests/fuzz (bus-validate.h): a PlanVm/AttachVm call's arguments read and checked as
+ * the methods do before anything else, and nothing more. */
+int vms_check_request(sd_bus_message *msg, sd_bus_error *error)
+{
+        _cleanup_(vm_request_done) struct vm_request req = {};
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        r = check_vm_name(name, error);
+        if (r < 0)
+                return r;
+        return read_request(msg, name, &req, error);
+}

@@ -7,7 +7,9 @@
  *   0: each piece as UUID, parent name, type name, and with the next piece as an attribute;
  *   1: Modify's a{sv} of changes: key, a selector for the variant's type, then its values;
  *   2: an a(ss) attribute list of name/value pairs;
- *   3: an a{sv} of options for a method that takes none. */
+ *   3: an a{sv} of options for a method that takes none;
+ *   byte 0 from 0xf0: PlanVm/AttachVm's (s name, a{sv} request): the name, then key, a
+ *   selector for the variant's type and its values (Units as, Viommu s, DomainXml s). */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -207,6 +209,60 @@ static void check_no_options(char **p, size_t n)
         sd_bus_error_free(&error);
 }
 
+static void check_vm_request(char **p, size_t n)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = new_call();
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        size_t i = 1;
+        int r;
+
+        r = sd_bus_message_append(m, "s", p[0]);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        while (r >= 0 && i + 1 < n) {
+                const char *key = p[i++];
+                unsigned sel = (unsigned char)p[i++][0];
+
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", key);
+                if (r < 0)
+                        break;
+                switch (sel % 4) {
+                case 0:
+                        r = sd_bus_message_append(m, "v", "s", i < n ? p[i++] : "");
+                        break;
+                case 1:
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                        if (r >= 0)
+                                r = sd_bus_message_open_container(m, 'a', "s");
+                        for (unsigned k = 0; r >= 0 && k < sel / 4 % 8 && i < n; k++)
+                                r = sd_bus_message_append(m, "s", p[i++]);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                        break;
+                case 2:
+                        r = sd_bus_message_append(m, "v", "u", (uint32_t)sel);
+                        break;
+                default:
+                        r = sd_bus_message_append(m, "v", "as", 0);
+                }
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (!finish(m, r))
+                return;
+        r = vms_check_request(m, &error);
+        FUZZ_ASSERT(r >= 0 || sd_bus_error_is_set(&error) || r == -ENXIO || r == -EBADMSG || r == -EINVAL);
+        if (r >= 0)
+                FUZZ_ASSERT(!sd_bus_error_is_set(&error));
+        sd_bus_error_free(&error);
+}
+
 FUZZ_TARGET(dbus_args)
 {
         _cleanup_free_ char *buf = NULL;
@@ -216,6 +272,10 @@ FUZZ_TARGET(dbus_args)
         if (size < 1)
                 return 0;
         n = fuzz_split(data + 1, size - 1, '\0', p, MAX_PIECES, &buf);
+        if (data[0] >= 0xf0) {
+                check_vm_request(p, n);
+                return 0;
+        }
         switch (data[0] % 4) {
         case 0:
                 check_strings(p, n);
