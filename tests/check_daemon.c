@@ -2063,6 +2063,83 @@ START_TEST(test_invalid_arguments)
 }
 END_TEST
 
+/* The property names an interface declares, one "name\n" each, sorted. */
+static char *property_names(const struct iface_desc *d)
+{
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        ck_assert_ptr_nonnull(d);
+        for (size_t i = 0; i < d->n; i++)
+                if (strncmp(d->members[i], "property ", 9) == 0)
+                        fprintf(f, "%.*s\n", (int)strcspn(d->members[i] + 9, " "), d->members[i] + 9);
+        fclose(f);
+        return out;
+}
+
+static char *json_keys(json_object *o)
+{
+        char **keys = NULL, *out = NULL;
+        size_t n = 0, len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        json_object_object_foreach(o, k, v)
+        {
+                (void)v;
+                keys = realloc(keys, (n + 1) * sizeof(*keys));
+                keys[n++] = k;
+        }
+        if (n > 1)
+                qsort(keys, n, sizeof(*keys), cmp_str);
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s\n", keys[i]);
+        free(keys);
+        fclose(f);
+        return out;
+}
+
+static void assert_keys_cover(json_object *o, const struct iface_desc *d, const char *what)
+{
+        _cleanup_free_ char *want = property_names(d);
+        for (char *l = want; *l;) {
+                char *e = strchr(l, '\n');
+                *e = '\0';
+                ck_assert_msg(json_object_object_get_ex(o, l, NULL), "Describe: %s lacks %s", what, l);
+                l = e + 1;
+        }
+}
+
+static void check_describe_keys(json_object *o, const struct iface_desc *dev, const struct iface_desc *par,
+                                unsigned *n_dev, unsigned *n_par)
+{
+        if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        check_describe_keys(json_object_array_get_idx(o, i), dev, par, n_dev, n_par);
+                return;
+        }
+        if (!json_object_is_type(o, json_type_object))
+                return;
+        if (json_object_object_get_ex(o, "Uuid", NULL) && json_object_object_get_ex(o, "Owner", NULL)) {
+                _cleanup_free_ char *want = property_names(dev), *got = json_keys(o);
+                ck_assert_str_eq(got, want);
+                (*n_dev)++;
+                return;
+        }
+        if (json_object_object_get_ex(o, "DevicePath", NULL) &&
+            json_object_object_get_ex(o, "Types", NULL)) {
+                _cleanup_free_ char *want = property_names(par), *got = json_keys(o);
+                ck_assert_str_eq(got, want);
+                (*n_par)++;
+                return;
+        }
+        json_object_object_foreach(o, k, v)
+        {
+                (void)k;
+                check_describe_keys(v, dev, par, n_dev, n_par);
+        }
+}
+
 START_TEST(test_describe)
 {
         struct harness *h = start_host();
@@ -2083,6 +2160,21 @@ START_TEST(test_describe)
         ck_assert_msg(strstr(text, "\"" U1 "\"") && strstr(text, "\"Uuid\"") &&
                               strstr(text, "\"Autostart\"") && strstr(text, "\"DevicePath\""),
                       "%s", text);
+        /* generically: every device and parent object has exactly its interface's property
+         * names as keys, the document the Manager's */
+        {
+                _cleanup_free_ char *xml = test_read(test_srcdir(), "conf/org.mdevpasid1.xml");
+                size_t n = 0;
+                struct iface_desc *contract = parse_introspection(xml, &n);
+                unsigned devices = 0, parents = 0;
+
+                check_describe_keys(o, find_iface(contract, n, MDP_IFACE_DEVICE),
+                                    find_iface(contract, n, MDP_IFACE_PARENT), &devices, &parents);
+                ck_assert_uint_eq(devices, 4);
+                ck_assert_uint_eq(parents, 3);
+                assert_keys_cover(o, find_iface(contract, n, MDP_IFACE_MANAGER), "the document");
+                free_ifaces(contract, n);
+        }
         json_object_put(o);
         sd_bus_message_unref(reply);
         harness_stop(h);
