@@ -19,3 +19,4 @@ TESTS += tests/check_authz
 # The service unit's hardening score (systemd-analyze security --offline=yes).
 TESTS += tests/authz-unit.sh
 EXTRA_DIST += tests/authz-unit.sh
+EXTRA_DIST += tests/valgrind.supp

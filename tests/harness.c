@@ -750,7 +750,14 @@ void harness_preload_self(int argc, char **argv)
         if (asprintf(&v, "%s%s%s:" UMOCKDEV_PRELOAD, asan && *asan ? asan : "", asan && *asan ? ":" : "", shim) < 0)
                 abort();
         setenv("LD_PRELOAD", v, 1);
-        execv("/proc/self/exe", argv);
+        {
+                /* The path, not /proc/self/exe: under valgrind that is valgrind's own tool
+                 * (readlink() is answered with the program's path). */
+                char self[PATH_MAX];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+                self[n > 0 ? n : 0] = '\0';
+                execv(n > 0 ? self : "/proc/self/exe", argv);
+        }
         fprintf(stderr, "harness: cannot re-execute %s: %s\n", argv[0], strerror(errno));
         exit(1);
 }

@@ -1035,9 +1035,15 @@ int main(int argc, char **argv)
 
         /* The sim writes its own sysfs files: never with the shim (or umockdev) loaded. */
         if (preload && *preload && !getenv("MDP_SIM_REEXEC")) {
+                char self[4096];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
                 setenv("MDP_SIM_REEXEC", "1", 1);
                 unsetenv("LD_PRELOAD");
-                execv("/proc/self/exe", argv);
+                /* The path, not /proc/self/exe: under valgrind that is valgrind's own tool
+                 * (readlink() is answered with the program's path). */
+                self[n > 0 ? n : 0] = '\0';
+                execv(n > 0 ? self : "/proc/self/exe", argv);
                 perror("mdp-kernel-sim: re-exec without LD_PRELOAD");
                 return 1;
         }
