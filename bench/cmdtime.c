@@ -8,7 +8,7 @@
  * The commands run interleaved (base, a, b, base, a, b, ...) so that load from other work on
  * the machine hits all of them alike; each run's wall time (fork to wait4) and peak RSS
  * (wait4's ru_maxrss) are kept. One untimed run per command first counts its output lines
- * (a sanity check: both tools listed the same devices). -t caps the time spent on the
+ * (a sanity check: both tools listed the same devices). stdin and stderr are /dev/null. -t caps the time spent on the
  * timed runs (at least 3 runs each).
  *
  * Prints one table row per command and, with -j, appends one JSON object per command (a
@@ -90,6 +90,7 @@ static int run_once(struct cmd *c, int out_fd, double *ret_wall, double *ret_rss
         else
                 posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
         t0 = bench_now_ms();
         r = posix_spawnp(&pid, c->argv[0], &fa, NULL, c->argv, c->envp);
         posix_spawn_file_actions_destroy(&fa);

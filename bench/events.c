@@ -13,8 +13,9 @@
  *  - mdev add: "create" on a spare VF (the sim adds the device, sends add and bind, as if
  *    another tool had written create), the clock stops at InterfacesAdded for the mdev;
  *    "remove" undoes it untimed.
- * The sim's own command round trip ("ping") is measured the same way: the part of the
- * figures that is the sim, not the daemon.
+ * The sim's own command round trip ("ping") is measured the same way. The sim sends the
+ * uevents, then answers the command: "after the sim answered" is the signal's delay past
+ * that answer (0 when the signal came first), the daemon's share without the sim's tree work.
  *
  * With --autostart M (a second host: single layout, M definitions with start "auto", no
  * active mdev): the parent is unregistered before the daemon starts; the clock runs from
@@ -48,8 +49,12 @@ static char *vf_bdf(int i)
 
 static char *generate(const char *args)
 {
-        char tmpl[] = "/tmp/mdp-bench-ev.XXXXXX", *dir, *cmd, *host;
+        const char *tmp = getenv("TMPDIR");
+        char *tmpl, *dir, *cmd, *host;
 
+        /* where umockdev puts the testbed too: the tree is moved, not copied, into it */
+        if (asprintf(&tmpl, "%s/mdp-bench-ev.XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
+                abort();
         dir = mkdtemp(tmpl);
         if (!dir)
                 abort();
@@ -98,12 +103,12 @@ static double wait_added(struct harness_watch *w, const char *path, double t0)
         }
 }
 
-static void report(const char *what, double *v, size_t n, double floor)
+static void report(const char *what, double *v, size_t n)
 {
         struct bench_stats s = bench_stats(v, n);
 
-        printf("  %-24s p50 %8.3f ms  p99 %8.3f ms  [%.3f-%.3f]  %zu events%s\n", what, s.median, s.p99,
-               s.min, s.max, s.n, floor > 0 ? "" : "");
+        printf("  %-40s p50 %8.3f ms  p99 %8.3f ms  [%.3f-%.3f]  %zu events\n", what, s.median, s.p99, s.min,
+               s.max, s.n);
         if (json)
                 fprintf(json,
                         "{%s%s\"bench\":\"event\",\"what\":\"%s\",\"events\":%zu,\"ms\":{\"median\":%.4f,"
@@ -118,7 +123,9 @@ static void bench_events(int size, int reps)
         struct harness *h;
         struct harness_watch *w;
         double *reg = calloc((size_t)reps, sizeof(double)), *add = calloc((size_t)reps, sizeof(double)),
-               *ping = calloc((size_t)reps, sizeof(double));
+               *ping = calloc((size_t)reps, sizeof(double)),
+               *reg_after = calloc((size_t)reps, sizeof(double)),
+               *add_after = calloc((size_t)reps, sizeof(double));
         size_t n_reg = 0, n_add = 0, n_ping = 0;
 
         if (asprintf(&args, "--layout sriov --active %d --parents %d --types-per-vf 2", size,
@@ -152,17 +159,21 @@ static void bench_events(int size, int reps)
                         drain(w);
                         t0 = bench_now_ms();
                         if (harness_sim(h, NULL, "register %s", parent) == 0) {
-                                double t = wait_added(w, ppath, t0);
-                                if (t >= 0)
+                                double t_ret = bench_now_ms() - t0, t = wait_added(w, ppath, t0);
+                                if (t >= 0) {
+                                        reg_after[n_reg] = t > t_ret ? t - t_ret : 0;
                                         reg[n_reg++] = t;
+                                }
                         }
                 }
                 drain(w);
                 t0 = bench_now_ms();
                 if (harness_sim(h, NULL, "create %s %s %s", parent, type, uuid) == 0) {
-                        double t = wait_added(w, dpath, t0);
-                        if (t >= 0)
+                        double t_ret = bench_now_ms() - t0, t = wait_added(w, dpath, t0);
+                        if (t >= 0) {
+                                add_after[n_add] = t > t_ret ? t - t_ret : 0;
                                 add[n_add++] = t;
+                        }
                         harness_sim(h, NULL, "remove %s", uuid);
                 }
                 drain(w);
@@ -170,14 +181,18 @@ static void bench_events(int size, int reps)
                 free(ppath);
                 free(dpath);
         }
-        report("sim ping (floor)", ping, n_ping, 0);
-        report("parent register", reg, n_reg, 0);
-        report("mdev add", add, n_add, 0);
+        report("sim ping (floor)", ping, n_ping);
+        report("parent register", reg, n_reg);
+        report("parent register, after the sim answered", reg_after, n_reg);
+        report("mdev add", add, n_add);
+        report("mdev add, after the sim answered", add_after, n_add);
         harness_watch_free(w);
         harness_stop(h);
         free(types_out);
         free(reg);
         free(add);
+        free(reg_after);
+        free(add_after);
         free(ping);
         free(args);
 }
