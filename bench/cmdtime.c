@@ -8,8 +8,8 @@
  * The commands run interleaved (base, a, b, base, a, b, ...) so that load from other work on
  * the machine hits all of them alike; each run's wall time (fork to wait4) and peak RSS
  * (wait4's ru_maxrss) are kept. One untimed run per command first counts its output lines
- * (a sanity check: both tools listed the same devices). stdin and stderr are /dev/null. -t caps the time spent on the
- * timed runs (at least 3 runs each).
+ * (a sanity check: both tools listed the same devices). stdin and stderr are /dev/null.
+ * -t caps the time spent on the timed runs (at least 3 runs each).
  *
  * Prints one table row per command and, with -j, appends one JSON object per command (a
  * line) to FILE; -l adds fields to each, e.g. -l '"layout":"single","size":100'. Ratios are

@@ -86,7 +86,8 @@ for layout in $LAYOUTS; do
                                         -c "mdevctl=mdevctl $verb" \
                                         -c "ours-no-daemon=MDEVPASID_ROOT=$root DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent $cli $verb" \
                                         -c "ours-daemon=MDEVPASID_ROOT=$root $cli --source=daemon $verb"
-                        done' bench "$B" "$root" "$RUNS" "$budget" "$lab" "$RAW" "$CLI" "$@"
+                        done' bench "$B" "$root" "$RUNS" "$budget" "$lab" "$RAW" "$CLI" "$@" ||
+                        echo "bench: $layout-$n: failed (see above); going on"
         done
 done
 
@@ -98,7 +99,7 @@ for n in $EVENTS; do
                 echo "  -- $n mdevs, testbed on $fs"
                 tmp=/tmp; [ $fs = tmpfs ] && tmp=/dev/shm
                 TMPDIR=$tmp "$B/bench/events" --gen "$GEN" --size "$n" --reps "$REPS" \
-                        --label "\"size\":$n,\"fs\":\"$fs\"" --json "$RAW" 2>/dev/null
+                        --label "\"size\":$n,\"fs\":\"$fs\"" --json "$RAW" 2>/dev/null || echo "bench: events failed"
         done
 done
 
@@ -112,7 +113,7 @@ for n in $AUTOSTART; do
                 tmp=/tmp; [ $fs = tmpfs ] && tmp=/dev/shm
                 printf "  (testbed on %s)" $fs
                 TMPDIR=$tmp "$B/bench/events" --gen "$GEN" --autostart "$n" --label "\"size\":$n,\"fs\":\"$fs\"" \
-                        --json "$RAW" 2>/dev/null
+                        --json "$RAW" 2>/dev/null || echo "bench: autostart failed"
         done
 done
 

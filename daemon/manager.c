@@ -591,8 +591,7 @@ int manager_startup(struct manager *m)
         r = manager_sorted_parents(m, &parents, &n);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++)
-                autostart_parent(m, parents[i], true);
+        autostart_parents(m, parents, n, true);
         if (m->initial_autostarts == 0)
                 notify_ready(m);
         return 0;
