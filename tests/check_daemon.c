@@ -1987,6 +1987,13 @@ START_TEST(test_modify_and_undefine_running)
 
         /* one UUID defined under two parents: Start must be told which */
         define(h, "mdpy", "mdpy-vga", U1, false);
+        {
+                /* ListDevices(true): one record per definition */
+                _cleanup_free_ char *l = list_devices(h, true);
+                ck_assert_msg(strstr(l, U1 " mdpy mdpy-vga 0 1 manual") &&
+                                      strstr(l, U1 " mtty mtty-2 1 1 manual"),
+                              "%s", l);
+        }
         stop(h, U1);
         err = call_err(h, MDP_ERROR_INVALID_ARGS, "Start", "ss", U1, "");
         ck_assert_msg(strstr(err, "mtty") && strstr(err, "mdpy"), "%s", err);
