@@ -7,8 +7,11 @@
  * every test; unshare(CLONE_NEWNS) in that child) and mounts a tiny tmpfs (size= for a full
  * disk, nr_inodes= for a file system out of inodes) or a read-only bind mount over the
  * test's MDEVPASID_ROOT. The mounts vanish with the test process.
- * What is faked: nothing in the library; the daemon test runs the real mdevpasidd on a
- * private bus over the simulated host (tests/harness.h).
+ * What is faked: nothing in the library; the daemon tests run the real mdevpasidd on a
+ * private bus over the simulated host (tests/harness.h), the crash loop included: it sends
+ * Define/Undefine/Modify/Start/Stop/AttachVm/DetachVm calls, kill -9s the daemon at a random
+ * moment, restarts it and checks the definitions, state.json (devices, operations, vms),
+ * sysfs and the daemon's objects agree and that every acknowledged call held.
  * Needs root (CAP_SYS_ADMIN) for the mounts: without it each test says SKIP and passes. */
 #include <check.h>
 #include <dirent.h>
@@ -29,6 +32,7 @@
 #include "ctx.h"
 #include "definition.h"
 #include "harness.h"
+#include "util/json.h"
 #include "mdp-names.h"
 #include "state.h"
 #include "test-help.h"
@@ -509,13 +513,48 @@ static const struct {
 };
 #define POOL ELEMENTSOF(pool)
 
-enum op { OP_NONE, OP_DEFINE, OP_UNDEFINE, OP_MODIFY, OP_START, OP_STOP };
-static const char *const op_names[] = {"-", "Define", "Undefine", "Modify", "Start", "Stop"};
+enum op { OP_NONE, OP_DEFINE, OP_UNDEFINE, OP_MODIFY, OP_START, OP_STOP, OP_ATTACH, OP_DETACH };
+static const char *const op_names[] = {"-",     "Define", "Undefine", "Modify",
+                                       "Start", "Stop",   "AttachVm", "DetachVm"};
+
+/* Each pool device gets its own VM (one unit), so an attach's outcome is its own. */
+static void vm_name(size_t i, char buf[32])
+{
+        snprintf(buf, 32, "crash-vm-%zu", i + 1);
+}
+
+static bool vm_exists(struct harness *h, const char *name)
+{
+        _cleanup_free_ char *path = NULL, *v = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        ck_assert_int_ge(sd_bus_path_encode(MDP_OBJECT_VMS, name, &path), 0);
+        r = sd_bus_get_property_string(harness_bus(h), MDP_BUS_NAME, path, MDP_IFACE_VM, "Name", &e, &v);
+        sd_bus_error_free(&e);
+        return r >= 0;
+}
+
+/* Whether state.json's "vms" section (daemon/vms.c) records the VM. */
+static bool state_has_vm(const struct mdp_state *st, const char *name)
+{
+        json_object *vms = mdp_state_section(st, "vms");
+
+        if (!vms)
+                return false;
+        ck_assert_msg(json_object_is_type(vms, json_type_array), "state.json: \"vms\" is not an array");
+        for (size_t k = 0; k < json_object_array_length(vms); k++) {
+                const char *n = mdp_json_get_string(json_object_array_get_idx(vms, k), "name");
+                if (n && strcmp(n, name) == 0)
+                        return true;
+        }
+        return false;
+}
 
 struct call {
         enum op op;
         int done; /* 0 pending, 1 replied, -1 failed (error or no reply) */
-        char error[128];
+        char error[512];
 };
 
 static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -525,8 +564,25 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 
         c->done = e ? -1 : 1;
         if (e)
-                snprintf(c->error, sizeof(c->error), "%s", e->name);
+                snprintf(c->error, sizeof(c->error), "%s (%s)", e->name, e->message);
         return 0;
+}
+
+static int attach_async(struct harness *h, sd_bus_slot **slot, size_t i, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        char name[32];
+        int r;
+
+        vm_name(i, name);
+        r = sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                           MDP_IFACE_MANAGER, "AttachVm");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sa{sv}", name, 2, "Units", "as", 1, pool[i].uuid, "Viommu",
+                                          "s", "none");
+        if (r >= 0)
+                r = sd_bus_call_async(harness_bus(h), slot, m, on_reply, userdata, 0);
+        return r;
 }
 
 static char *dev_string(struct harness *h, const char *uuid, const char *prop)
@@ -611,8 +667,8 @@ static void settle(struct harness *h, unsigned round)
 /* Definitions, state.json, sysfs and the daemon agree; what was acknowledged holds. Returns
  * the model for the next round: defined[] and live[] as they now are. */
 static void check_consistent(struct harness *h, unsigned round, const struct call calls[POOL],
-                             bool defined[POOL], bool live[POOL], unsigned *restarted_by_autostart,
-                             unsigned *adopted, unsigned *temp_files)
+                             bool defined[POOL], bool live[POOL], bool attached[POOL],
+                             unsigned *restarted_by_autostart, unsigned *adopted, unsigned *temp_files)
 {
         _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = test_ctx(harness_root(h));
         _cleanup_(mdp_state_freep) struct mdp_state *st = NULL;
@@ -702,20 +758,37 @@ static void check_consistent(struct harness *h, unsigned round, const struct cal
                                 break;
                         }
                 }
+                /* the VM and its assignment: the daemon, state.json and what was acknowledged */
+                {
+                        char name[32];
+                        bool vm = (vm_name(i, name), vm_exists(h, name));
+
+                        ck_assert_msg(vm == state_has_vm(st, name),
+                                      "round %u: VM %s: daemon %d, state.json %d", round, name, vm,
+                                      state_has_vm(st, name));
+                        if (calls[i].done == 1 && calls[i].op == OP_ATTACH)
+                                ck_assert_msg(vm, "round %u: AttachVm %s acknowledged, then lost", round,
+                                              name);
+                        if (calls[i].done == 1 && calls[i].op == OP_DETACH)
+                                ck_assert_msg(!vm, "round %u: DetachVm %s acknowledged, VM back", round,
+                                              name);
+                        attached[i] = vm;
+                }
                 defined[i] = on_disk;
                 live[i] = in_sysfs;
         }
 }
 
-/* Calls sent at once, the daemon killed after a random delay (often mid-call), restarted,
+/* Calls sent at once (Define, Undefine, Modify, Start, Stop, AttachVm, DetachVm), the daemon
+ * killed after a random delay (often mid-call), restarted,
  * checked. Seeded: MDP_CRASH_SEED repeats a run; the seed is printed. */
 START_TEST(test_crash_consistency)
 {
         struct harness *h = harness_start(&(struct harness_opts){.fixture = "x86-6.12-sm"});
         const char *env = getenv("MDP_CRASH_SEED");
         unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL) ^ (unsigned)getpid();
-        unsigned rounds = 16, acked = 0, lost_replies = 0, resurrected = 0, adopted = 0, temp_files = 0;
-        bool defined[POOL] = {0}, live[POOL] = {0};
+        unsigned rounds = 20, acked = 0, lost_replies = 0, resurrected = 0, adopted = 0, temp_files = 0;
+        bool defined[POOL] = {0}, live[POOL] = {0}, attached[POOL] = {0};
         pid_t d;
 
         fprintf(stderr, "crash consistency: seed %u (MDP_CRASH_SEED=%u repeats this run)\n", seed, seed);
@@ -740,7 +813,10 @@ START_TEST(test_crash_consistency)
                         if (!defined[i])
                                 calls[i].op = live[i] ? OP_STOP : OP_DEFINE;
                         else if (live[i])
-                                calls[i].op = dice <= 3 ? OP_STOP : dice == 4 ? OP_UNDEFINE : OP_MODIFY;
+                                calls[i].op = dice == 1   ? OP_STOP
+                                              : dice <= 3 ? (attached[i] ? OP_DETACH : OP_ATTACH)
+                                              : dice == 4 ? OP_UNDEFINE
+                                                          : OP_MODIFY;
                         else
                                 calls[i].op = dice <= 3 ? OP_START : dice == 4 ? OP_UNDEFINE : OP_MODIFY;
                         switch (calls[i].op) {
@@ -771,6 +847,17 @@ START_TEST(test_crash_consistency)
                                                              MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Stop",
                                                              on_reply, &calls[i], "s", u);
                                 break;
+                        case OP_ATTACH:
+                                r = attach_async(h, &slots[i], i, &calls[i]);
+                                break;
+                        case OP_DETACH: {
+                                char name[32];
+                                vm_name(i, name);
+                                r = sd_bus_call_method_async(harness_bus(h), &slots[i], MDP_BUS_NAME,
+                                                             MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "DetachVm",
+                                                             on_reply, &calls[i], "s", name);
+                                break;
+                        }
                         default:
                                 break;
                         }
@@ -810,16 +897,20 @@ START_TEST(test_crash_consistency)
                 t_up = now_us();
                 settle(h, round);
                 {
-                        char line[256] = "";
+                        char line[4096] = "";
                         for (size_t i = 0; i < POOL; i++)
                                 if (calls[i].op != OP_NONE)
                                         snprintf(line + strlen(line), sizeof(line) - strlen(line),
-                                                 " %zu:%s%s", i + 1, op_names[calls[i].op],
-                                                 calls[i].done == 1 ? "" : "?");
+                                                 " %zu:%s%s%s", i + 1, op_names[calls[i].op],
+                                                 calls[i].done == 1 ? "" : "?",
+                                                 calls[i].done == -1 && !strstr(calls[i].error, "NoReply")
+                                                         ? calls[i].error
+                                                         : "");
                         fprintf(stderr, "round %u: kill after %u us:%s (restart %ld ms)\n", round, delay_us,
                                 line, (t_up - t_kill) / 1000);
                 }
-                check_consistent(h, round, calls, defined, live, &resurrected, &adopted, &temp_files);
+                check_consistent(h, round, calls, defined, live, attached, &resurrected, &adopted,
+                                 &temp_files);
         }
         fprintf(stderr,
                 "crash consistency: %u rounds, %u calls acknowledged, %u cut off by the kill, %u stopped "
