@@ -15,7 +15,7 @@ esac
 if [ -n "$MDP_VALGRIND" ]; then
         # The simulated host is the tests' kernel, not product code: not traced (it is also
         # the slowest thing to run under valgrind).
-        exec valgrind -q --leak-check=full --show-leak-kinds=definite \
+        exec valgrind -q --vgdb=no --leak-check=full --show-leak-kinds=definite \
                 --errors-for-leak-kinds=definite --error-exitcode=99 \
                 --suppressions="$(dirname "$0")/valgrind.supp" \
                 --trace-children=yes --trace-children-skip='*/dbus-daemon,*/mdp-kernel-sim,/bin/*,/usr/bin/*' "$@"
