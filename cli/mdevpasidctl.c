@@ -133,7 +133,9 @@ static const struct verb verbs[] = {
          "The facts come from this host's sysfs (MDEVPASID_ROOT applies), the mdev classes from the\n"
          "vendor profiles, VMM capabilities and preferences from /etc/mdevpasid/mdevpasid.conf and\n"
          "policy.d (the plan lists the files it used; a file that does not load stops the plan).\n"
-         "The daemon is not asked: what other VMs hold stays unknown, and is treated as such.\n"
+         "When mdevpasidd runs, it makes the plan (with --domain, from the domain's XML, which\n"
+         "mdevpasidctl reads and sends), knowing what other VMs hold; without it the plan is made\n"
+         "here, and what other VMs hold stays unknown, and is treated as such.\n"
          "Prints each unit's strategy (direct, shadow, nest, shadow+pv, nest+pv or refused), the\n"
          "reason code (IOMMU-SPEC.md §6.7), the rules that fired, and the kernel backend, QEMU options\n"
          "and libvirt XML to use. --json keys: vm, strategy, reason, units, kernel_backend, qemu,\n"
@@ -170,11 +172,13 @@ static const struct verb verbs[] = {
          (const int[]){0}},
         {"vms", 0, 0, VERB_JSON, verb_vms, NULL, "List the VMs mdevpasidd placed: strategy, units, reason", NULL,
          (const int[]){0}},
-        {"attach", 1, 65, VERB_JSON, verb_attach, "VM [UUID...]",
+        {"attach", 0, 65, VERB_JSON, verb_attach, "VM [UUID...]",
          "Place a VM's mdevs through the daemon and print the plan (refused: exit 1)",
          "The daemon plans as \"plan\" does, records the placement and allocates what the strategy\n"
-         "needs; a refusal names the rule and the fix.",
-         (const int[]){ARG_VIOMMU, 0}},
+         "needs; a refusal names the rule and the fix.\n"
+         "attach --domain NAME [-c URI]: the VM is a libvirt domain, read over a read-only\n"
+         "connection; mdevpasidd gets its XML and takes the units and the guest mode from it.",
+         (const int[]){ARG_VIOMMU, ARG_DOMAIN, 'c', 0}},
         {"detach", 1, 1, 0, verb_detach, "VM", "Forget a VM's placement and free its PASIDs", NULL,
          (const int[]){0}},
         {"pasid", 1, 258, VERB_JSON, verb_pasid, "list [VM] | alloc VM UUID [COUNT] | free VM PASID...",

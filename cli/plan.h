@@ -20,6 +20,8 @@ struct plan_query {
         size_t n_units;
         const struct mdp_domain *domain; /* guest mode, arch and <mdevpasid:policy>; NULL: the
                                           * fields above, with the host's architecture */
+        const char *domain_xml; /* the domain's XML as libvirt gave it, for the daemon's
+                                 * "DomainXml"; set with domain */
 };
 
 /* Per-VM policy rules match on the name; without --vm only "*" matches this one. */
@@ -29,3 +31,8 @@ struct plan_query {
  * profile file that does not load, an unreadable host); returns 0 and a plan, which may be
  * refused (a decision, not an error), or a negative errno. */
 int plan_local(const struct plan_query *q, struct mdp_plan **ret);
+
+/* --domain NAME [-c URI] (arg_domain, arg_connect): the domain read over a read-only libvirt
+ * connection, its warnings logged, and its XML text. Errors are logged with the fix; a
+ * domain without mdev or PCI hostdevs is -ENOENT. */
+int cli_domain_read(struct mdp_domain **ret, char **ret_xml);

@@ -194,17 +194,13 @@ static int print_plan(const struct mdp_plan *plan)
         }
 }
 
-/* --domain: the units are the domain's mdev and PCI hostdevs, the guest mode is what its
- * <iommu> and <mdevpasid:policy> say (the domain reader derives it and says how). */
-static int query_from_domain(struct mdp_domain **ret_domain, char ***ret_units, size_t *ret_n)
+int cli_domain_read(struct mdp_domain **ret, char **ret_xml)
 {
         _cleanup_(mdp_domain_freep) struct mdp_domain *d = NULL;
-        _cleanup_free_ char *err = NULL;
-        char **units;
-        size_t n = 0;
+        _cleanup_free_ char *err = NULL, *xml = NULL;
         int r;
 
-        r = mdp_domain_read_libvirt(arg_connect, arg_domain, &d, &err);
+        r = mdp_domain_read_libvirt_xml(arg_connect, arg_domain, &d, &xml, &err);
         if (r == -ENOMEM)
                 return log_error_errno(r, "out of memory");
         if (r == -ENOENT)
@@ -219,6 +215,24 @@ static int query_from_domain(struct mdp_domain **ret_domain, char ***ret_units, 
                                        "domain %s has no mdev or PCI hostdevs, so there is nothing to plan; "
                                        "add a <hostdev> or name units with --viommu MODE UNIT...",
                                        d->name);
+        *ret = TAKE_PTR(d);
+        if (ret_xml)
+                *ret_xml = TAKE_PTR(xml);
+        return 0;
+}
+
+/* --domain: the units are the domain's mdev and PCI hostdevs, the guest mode is what its
+ * <iommu> and <mdevpasid:policy> say (the domain reader derives it and says how). */
+static int query_from_domain(struct mdp_domain **ret_domain, char **ret_xml, char ***ret_units, size_t *ret_n)
+{
+        _cleanup_(mdp_domain_freep) struct mdp_domain *d = NULL;
+        char **units;
+        size_t n = 0;
+        int r;
+
+        r = cli_domain_read(&d, ret_xml);
+        if (r < 0)
+                return r;
         units = calloc(d->n_mdevs + d->n_pcis, sizeof(char *));
         if (!units)
                 return log_error_errno(-ENOMEM, "out of memory");
@@ -279,9 +293,9 @@ static int plan_daemon(const struct plan_query *q, struct mdp_plan **ret)
         const char *why;
         int r;
 
-        /* A domain's plan rests on its XML (architecture, <mdevpasid:policy>), which the
-         * query no longer holds: plan it here, where the domain was read. */
-        if (q->domain)
+        /* A domain's plan rests on its XML (architecture, <mdevpasid:policy>): the daemon
+         * gets the XML itself ("DomainXml") and derives units and mode as plan_local does. */
+        if (q->domain && !q->domain_xml)
                 return 0;
         r = cli_daemon_for_read(&bus, &why);
         if (r <= 0)
@@ -291,7 +305,9 @@ static int plan_daemon(const struct plan_query *q, struct mdp_plan **ret)
                 r = sd_bus_message_append(m, "s", q->vm);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0) {
+        if (r >= 0 && q->domain)
+                r = sd_bus_message_append(m, "{sv}", "DomainXml", "s", q->domain_xml);
+        else if (r >= 0) {
                 r = sd_bus_message_open_container(m, 'e', "sv");
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", "Units");
@@ -304,7 +320,7 @@ static int plan_daemon(const struct plan_query *q, struct mdp_plan **ret)
                 for (int k = 0; r >= 0 && k < 3; k++)
                         r = sd_bus_message_close_container(m);
         }
-        if (r >= 0)
+        if (r >= 0 && !q->domain)
                 r = sd_bus_message_append(m, "{sv}", "Viommu", "s", mdp_guest_mode_to_string(q->guest));
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
@@ -337,7 +353,7 @@ int verb_plan(int argc, char **argv)
         _cleanup_(mdp_domain_freep) struct mdp_domain *domain = NULL;
         _cleanup_(mdp_plan_freep) struct mdp_plan *plan = NULL;
         _cleanup_free_ char **domain_units = NULL;
-        _cleanup_free_ char *basis = NULL;
+        _cleanup_free_ char *basis = NULL, *domain_xml = NULL;
         struct plan_query q = {0};
         int r;
 
@@ -358,10 +374,11 @@ int verb_plan(int argc, char **argv)
         if (arg_domain) {
                 if (isempty(arg_domain))
                         return usage_error("--domain needs a domain name");
-                r = query_from_domain(&domain, &domain_units, &q.n_units);
+                r = query_from_domain(&domain, &domain_xml, &domain_units, &q.n_units);
                 if (r < 0)
                         return r;
                 q.vm = domain->name;
+                q.domain_xml = domain_xml;
                 q.units = (const char *const *)domain_units;
                 q.domain = domain;
         } else {

@@ -14,6 +14,7 @@
 #include "mdp-names.h"
 #include "output.h"
 #include "plan-bus.h"
+#include "plan.h"
 #include "source.h"
 #include "util/log.h"
 #include "verbs.h"
@@ -182,10 +183,46 @@ int verb_attach(int argc, char **argv)
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(mdp_domain_freep) struct mdp_domain *domain = NULL;
+        _cleanup_free_ char *xml = NULL;
         char canon[64][MDP_UUID_STRING_MAX], *units[64];
-        size_t n = (size_t)argc - 1;
+        size_t n = argc > 0 ? (size_t)argc - 1 : 0;
+        const char *vm;
         int r;
 
+        if (arg_connect && !arg_domain)
+                return usage_error("--connect needs --domain");
+        if (arg_domain) {
+                if (argc > 0)
+                        return usage_error("unexpected argument \"%s\": with --domain the VM is the domain "
+                                           "and the units are its hostdevs",
+                                           argv[0]);
+                if (arg_viommu)
+                        return usage_error("--domain and --viommu exclude each other: the domain's <iommu> "
+                                           "says the guest mode");
+                if (isempty(arg_domain))
+                        return usage_error("--domain needs a domain name");
+                r = cli_domain_read(&domain, &xml);
+                if (r < 0)
+                        return r;
+                r = cli_daemon_open(true, &bus);
+                if (r < 0)
+                        return r;
+                vm = domain->name;
+                r = mdp_client_new_call(bus, NULL, NULL, "AttachVm", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", vm);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "a{sv}", 1, "DomainXml", "s", xml);
+                if (r < 0)
+                        return log_error_errno(r, "out of memory");
+                r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, &reply);
+                if (r < 0)
+                        return failed(&e, r, "attach VM %s", vm);
+                return cli_print_plan_reply(reply);
+        }
+        if (argc < 1)
+                return usage_error("needs a VM name and its mdevs' UUIDs, or --domain NAME");
         if (n > ELEMENTSOF(units))
                 return usage_error("at most %zu units per VM", ELEMENTSOF(units));
         r = check_units(argv + 1, n, canon);

@@ -102,6 +102,12 @@ static char *format(const char *fmt, ...)
 _public_ int mdp_domain_read_libvirt(const char *uri, const char *name, struct mdp_domain **ret,
                                      char **ret_error)
 {
+        return mdp_domain_read_libvirt_xml(uri, name, ret, NULL, ret_error);
+}
+
+_public_ int mdp_domain_read_libvirt_xml(const char *uri, const char *name, struct mdp_domain **ret,
+                                         char **ret_xml, char **ret_error)
+{
         const char *shown = uri ? uri : "the default URI";
         virConnectPtr conn = NULL;
         virDomainPtr dom = NULL;
@@ -110,6 +116,8 @@ _public_ int mdp_domain_read_libvirt(const char *uri, const char *name, struct m
 
         if (ret_error)
                 *ret_error = NULL;
+        if (ret_xml)
+                *ret_xml = NULL;
         if (isempty(name)) {
                 if (ret_error)
                         *ret_error = strdup("no domain name given");
@@ -142,6 +150,8 @@ _public_ int mdp_domain_read_libvirt(const char *uri, const char *name, struct m
                 goto finish;
         }
         r = mdp_domain_parse(xml, strlen(xml), ret, ret_error);
+        if (r >= 0 && ret_xml)
+                *ret_xml = TAKE_PTR(xml);
 finish:
         free(xml);
         if (dom)

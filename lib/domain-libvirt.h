@@ -19,3 +19,7 @@
  *   and mdp_domain_parse()'s errors for the XML itself.
  * Installs a silent libvirt error handler (process-wide), so libvirt prints nothing. */
 int mdp_domain_read_libvirt(const char *uri, const char *name, struct mdp_domain **ret, char **ret_error);
+/* The same, and *ret_xml (optional, malloc'd) is the XML text libvirt gave: what the CLI
+ * sends to mdevpasidd as "DomainXml", so the daemon plans from the domain itself. */
+int mdp_domain_read_libvirt_xml(const char *uri, const char *name, struct mdp_domain **ret, char **ret_xml,
+                                char **ret_error);

@@ -10,3 +10,6 @@ tests_check_client_CFLAGS = $(MDP_TEST_CFLAGS)
 tests_check_client_LDADD = $(MDP_TEST_LIBS)
 tests_check_client_LDFLAGS = $(MDP_TEST_LINK)
 TESTS += tests/check_client
+# plan --domain / attach --domain through the daemon ("DomainXml").
+TESTS += tests/cli-domain-daemon.sh
+EXTRA_DIST += tests/cli-domain-daemon.sh
