@@ -13,3 +13,11 @@ TESTS += tests/check_client
 # plan --domain / attach --domain through the daemon ("DomainXml").
 TESTS += tests/cli-domain-daemon.sh
 EXTRA_DIST += tests/cli-domain-daemon.sh
+# pasid alloc/list/free and attach/detach: the real mdevpasidctl against the daemon on a faked
+# PASID-granular parent (tests/check_cli_pasid.c says what is faked).
+check_PROGRAMS += tests/check_cli_pasid
+tests_check_cli_pasid_SOURCES = tests/check_cli_pasid.c
+tests_check_cli_pasid_CFLAGS = $(MDP_TEST_CFLAGS) $(MDP_HARNESS_CFLAGS) $(JSONC_CFLAGS)
+tests_check_cli_pasid_LDADD = $(MDP_HARNESS_LIBS) $(MDP_TEST_LIBS) $(JSONC_LIBS)
+tests_check_cli_pasid_LDFLAGS = $(MDP_TEST_LINK)
+TESTS += tests/check_cli_pasid
