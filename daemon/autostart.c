@@ -11,19 +11,67 @@
  * already active (whoever started it, mdevctl included) is left alone: the daemon never
  * races anyone for an active UUID. Pending retries end when the parent unregisters, the
  * definition goes or turns manual, or the device becomes active. The last failure stays in
- * Manager.Warnings (and Device.LastError) until the device starts. */
+ * Manager.Warnings (and Device.LastError) until the device starts.
+ *
+ * Once per registration: like mdevctl's udev rule, autostart runs when a parent registers,
+ * not whenever the daemon starts. A daemon restarted on a running host (crash, upgrade,
+ * kill -9) would otherwise start again every auto device an administrator had stopped. A
+ * marker /run/mdevpasid/autostarted/<parent> says "done for this registration": /run is
+ * empty after a boot, and the marker goes when the parent unregisters. The cost: a parent
+ * that unregisters and registers again while the daemon is down keeps its old marker, and
+ * a start cut off by a kill during the round is undone by recovery, not retried. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manager.h"
 #include "mdp-names.h"
 #include "ops.h"
+#include "util/fileio.h"
 #include "util/log.h"
 
 static void try_start(struct manager *m, struct device *d, bool initial);
+
+static bool marker_exists(struct manager *m, const char *parent)
+{
+        _cleanup_free_ char *path = mdp_path(m->ctx, MDP_PATH_RUNTIME, "autostarted/%s", parent);
+
+        return path && access(path, F_OK) == 0;
+}
+
+static void marker_set(struct manager *m, const char *parent)
+{
+        _cleanup_free_ char *dir = mdp_path(m->ctx, MDP_PATH_RUNTIME, "autostarted");
+        _cleanup_free_ char *path = mdp_path(m->ctx, MDP_PATH_RUNTIME, "autostarted/%s", parent);
+        int fd, r;
+
+        if (!dir || !path)
+                return;
+        r = mkdir_p(dir, 0755);
+        if (r >= 0) {
+                fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+                r = fd < 0 ? -errno : 0;
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (r < 0)
+                log_parent(LOG_WARNING, parent,
+                           "Cannot record that parent %s was autostarted (%s: %s): a restarted daemon "
+                           "would autostart its mdevs again.",
+                           parent, path, strerror(-r));
+}
+
+static void marker_clear(struct manager *m, const char *parent)
+{
+        _cleanup_free_ char *path = mdp_path(m->ctx, MDP_PATH_RUNTIME, "autostarted/%s", parent);
+
+        if (path && unlink(path) < 0 && errno != ENOENT)
+                log_parent(LOG_WARNING, parent, "Cannot remove %s: %s", path, strerror(errno));
+}
 
 static bool retryable(const char *name)
 {
@@ -175,6 +223,7 @@ void autostart_parent(struct manager *m, struct parent *p, bool initial)
 
         if (!autostart_enabled(m, p))
                 return;
+        marker_set(m, p->name);
         if (manager_sorted_devices(m, &devs, &n) < 0) {
                 log_parent(LOG_ERR, p->name, "Cannot autostart the mdevs of parent %s: out of memory.",
                            p->name);
@@ -212,7 +261,8 @@ void autostart_parents(struct manager *m, struct parent **parents, size_t n_pare
 {
         _cleanup_free_ struct device **devs = NULL;
         _cleanup_free_ struct pending_start *todo = NULL;
-        size_t n = 0, n_todo = 0, cap = 0;
+        _cleanup_free_ struct parent **fresh = NULL;
+        size_t n = 0, n_todo = 0, cap = 0, n_fresh = 0;
 
         if (n_parents == 0)
                 return;
@@ -221,6 +271,26 @@ void autostart_parents(struct manager *m, struct parent **parents, size_t n_pare
                         (void)autostart_enabled(m, parents[i]);
                 return;
         }
+        /* Parents already autostarted in this registration (a restarted daemon) are left as
+         * they are; the others keep their order, so bsearch() below still works. */
+        fresh = calloc(n_parents, sizeof(*fresh));
+        if (!fresh)
+                goto oom;
+        for (size_t i = 0; i < n_parents; i++) {
+                if (marker_exists(m, parents[i]->name)) {
+                        log_parent(LOG_INFO, parents[i]->name,
+                                   "Parent %s was already autostarted since it registered: its auto "
+                                   "definitions are not started again.",
+                                   parents[i]->name);
+                        continue;
+                }
+                marker_set(m, parents[i]->name);
+                fresh[n_fresh++] = parents[i];
+        }
+        parents = fresh;
+        n_parents = n_fresh;
+        if (n_parents == 0)
+                return;
         if (manager_sorted_devices(m, &devs, &n) < 0)
                 goto oom;
         for (size_t i = 0; i < n; i++)
@@ -267,6 +337,8 @@ void autostart_cancel_device(struct device *d)
 void autostart_cancel_parent(struct manager *m, const char *parent)
 {
         struct device *d;
+
+        marker_clear(m, parent);
 
         HASHMAP_FOREACH (d, m->devices, c)
                 if (d->autostart_timer && streq_ptr(d->autostart_parent, parent)) {

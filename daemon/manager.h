@@ -256,8 +256,10 @@ void authz_free_all(struct manager *m);
 /* autostart.c */
 /* Runs each auto definition of a newly registered parent once (retries transient errors). */
 void autostart_parent(struct manager *m, struct parent *p, bool initial);
-/* parents sorted by name (manager_sorted_parents()) */
+/* Start-up: parents sorted by name (manager_sorted_parents()); skips parents that were
+ * autostarted before since they registered (a restarted daemon). */
 void autostart_parents(struct manager *m, struct parent **parents, size_t n_parents, bool initial);
-/* Cancels pending retries of the devices defined on parent (it went away). */
+/* The parent went away: cancels pending retries of the devices defined on it and forgets
+ * that it was autostarted (a new registration autostarts again). */
 void autostart_cancel_parent(struct manager *m, const char *parent);
 void autostart_cancel_device(struct device *d);

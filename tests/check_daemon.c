@@ -1000,6 +1000,49 @@ START_TEST(test_autostart_late_parent)
 }
 END_TEST
 
+/* Autostart runs once per parent registration, not once per daemon start: an auto device an
+ * administrator stopped stays stopped when the daemon is restarted (kill -9 or SIGTERM), and
+ * starts again only when its parent registers anew. */
+START_TEST(test_autostart_once_per_registration)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *marker = NULL;
+        pid_t d;
+
+        write_def(h, "mtty", U1,
+                  "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
+        d = spawn_daemon(h);
+        wait_dev_s(h, U1, "State", "active");
+        ck_assert(asprintf(&marker, "%s/run/mdevpasid/autostarted/mtty", harness_root(h)) > 0);
+        ck_assert_msg(access(marker, F_OK) == 0, "no marker %s", marker);
+        stop(h, U1);
+        ck_assert(!mdev_in_sysfs(h, U1));
+
+        harness_kill(h, d, SIGKILL, 5000);
+        d = spawn_daemon(h);
+        assert_dev_s(h, U1, "State", "inactive");
+        ck_assert(!mdev_in_sysfs(h, U1));
+        harness_kill(h, d, SIGTERM, 5000);
+        d = spawn_daemon(h);
+        assert_dev_s(h, U1, "State", "inactive");
+        ck_assert(!mdev_in_sysfs(h, U1));
+
+        /* a new registration forgets the marker and autostarts again */
+        sim(h, "unregister mtty");
+        {
+                long end = now_ms() + WAIT_MS;
+                while (access(marker, F_OK) == 0) {
+                        ck_assert_msg(now_ms() < end, "%s outlived the unregistration", marker);
+                        usleep(20 * 1000);
+                }
+        }
+        sim(h, "register mtty");
+        wait_dev_s(h, U1, "State", "active");
+        ck_assert(mdev_in_sysfs(h, U1));
+        harness_stop(h);
+}
+END_TEST
+
 START_TEST(test_parent_unregisters_with_live_mdevs)
 {
         struct harness *h = start_host();
@@ -2904,6 +2947,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_define_start_stop_undefine);
         tcase_add_test(tc, test_transient_create_remove);
         tcase_add_test(tc, test_autostart_late_parent);
+        tcase_add_test(tc, test_autostart_once_per_registration);
         tcase_add_test(tc, test_parent_unregisters_with_live_mdevs);
         tcase_add_test(tc, test_capacity_and_duplicates);
         tcase_add_test(tc, test_concurrent_capacity);
