@@ -418,3 +418,346 @@ _public_ const struct mdp_pci_device *mdp_host_find_pci_device(const struct mdp_
                 return NULL;
         return bsearch(address, h->pci, h->n_pci, sizeof(struct mdp_pci_device), pci_key_compare);
 }
+
+/* ---- a snapshot of some objects (the daemon's plans) ---- */
+
+static int mdev_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct mdp_mdev *)a)->uuid, ((const struct mdp_mdev *)b)->uuid);
+}
+
+static int parent_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct mdp_parent *)a)->name, ((const struct mdp_parent *)b)->name);
+}
+
+static int iommu_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct mdp_iommu *)a)->name, ((const struct mdp_iommu *)b)->name);
+}
+
+static int pci_compare(const void *a, const void *b)
+{
+        return strcmp(((const struct mdp_pci_device *)a)->address,
+                      ((const struct mdp_pci_device *)b)->address);
+}
+
+static int names_push(char ***l, size_t *n, const char *s)
+{
+        char **nl;
+
+        for (size_t i = 0; i < *n; i++)
+                if (streq((*l)[i], s))
+                        return 0;
+        nl = reallocarray(*l, *n + 2, sizeof(char *));
+        if (!nl)
+                return -ENOMEM;
+        *l = nl;
+        nl[*n] = strdup(s);
+        if (!nl[*n])
+                return -ENOMEM;
+        nl[++*n] = NULL;
+        return 0;
+}
+
+/* Kernel features as scan_kernel() has them: when the vfio-dev class does not tell, the
+ * first live mdev (by UUID) that has a vfio-dev child does, as in a full scan. */
+static int scan_kernel_some(struct mdp_host *h, int sfd)
+{
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0;
+        int r;
+
+        r = kernel_features_read(h->ctx, &h->kernel);
+        if (r < 0)
+                return r;
+        h->have_kernel = true;
+        if (h->kernel.vfio_cdev != MDP_UNKNOWN)
+                return 0;
+        r = list_dir_names(h->ctx, sfd, MDP_SYSFS_MDEV_DEVICES, name_is_uuid, &names, &n);
+        if (r == -ENOMEM)
+                return r;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                const struct mdp_mdev *m = mdp_host_find_mdev(h, names[i]);
+                struct mdp_mdev tmp = {};
+                bool have = false, cdev = false;
+
+                if (m) {
+                        have = m->vfio_dev;
+                        cdev = m->vfio_cdev;
+                } else if (mdev_read_one(h->ctx, sfd, names[i], NULL, &tmp) >= 0) {
+                        have = tmp.vfio_dev;
+                        cdev = tmp.vfio_cdev;
+                        mdev_done(&tmp);
+                }
+                if (!have)
+                        continue;
+                h->kernel.vfio_cdev = cdev ? MDP_YES : MDP_NO;
+                break;
+        }
+        return 0;
+}
+
+static int host_grow(void **array, size_t n, size_t size)
+{
+        void *a = reallocarray(*array, n + 1, size);
+        if (!a)
+                return -ENOMEM;
+        *array = a;
+        memset((char *)a + n * size, 0, size);
+        return 0;
+}
+
+static int add_mdev(struct mdp_host *h, int sfd, const char *uuid, struct scan_cache *cache)
+{
+        int r;
+
+        if (mdp_host_find_mdev(h, uuid))
+                return 0;
+        r = host_grow((void **)&h->mdevs, h->n_mdevs, sizeof(struct mdp_mdev));
+        if (r < 0)
+                return r;
+        r = mdev_read_one(h->ctx, sfd, uuid, cache, &h->mdevs[h->n_mdevs]);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        h->n_mdevs++;
+        qsort(h->mdevs, h->n_mdevs, sizeof(struct mdp_mdev), mdev_compare);
+        return 0;
+}
+
+static int add_parent(struct mdp_host *h, int sfd, const char *name)
+{
+        int r;
+
+        /* The scan only knows entries of class/mdev_bus with valid names. */
+        if (!name || !mdp_sysfs_name_is_valid(name) || mdp_host_find_parent(h, name))
+                return 0;
+        r = host_grow((void **)&h->parents, h->n_parents, sizeof(struct mdp_parent));
+        if (r < 0)
+                return r;
+        r = parent_read_one(h->ctx, sfd, name, &h->parents[h->n_parents]);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        h->n_parents++;
+        qsort(h->parents, h->n_parents, sizeof(struct mdp_parent), parent_compare);
+        return 0;
+}
+
+static int add_group(struct mdp_host *h, int sfd, int number)
+{
+        char name[16];
+        int r;
+
+        if (number < 0 || mdp_host_find_group(h, number))
+                return 0;
+        r = host_grow((void **)&h->groups, h->n_groups, sizeof(struct mdp_iommu_group));
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "%d", number);
+        r = group_read_one(h->ctx, sfd, name, &h->groups[h->n_groups]);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        h->n_groups++;
+        qsort(h->groups, h->n_groups, sizeof(struct mdp_iommu_group), group_number_compare);
+        return 0;
+}
+
+static int add_iommu(struct mdp_host *h, int sfd, struct iommu_env *env, const char *name)
+{
+        int r;
+
+        if (!name || !mdp_sysfs_name_is_valid(name) || mdp_host_find_iommu(h, name))
+                return 0;
+        r = host_grow((void **)&h->iommus, h->n_iommus, sizeof(struct mdp_iommu));
+        if (r < 0)
+                return r;
+        r = iommu_read_one(h->ctx, sfd, name, env, &h->iommus[h->n_iommus]);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        h->n_iommus++;
+        qsort(h->iommus, h->n_iommus, sizeof(struct mdp_iommu), iommu_compare);
+        return 0;
+}
+
+static int add_pci(struct mdp_host *h, int sfd, const char *address, const struct mdp_pci_device **ret)
+{
+        const struct mdp_pci_device *d;
+        _cleanup_free_ char *copy = NULL;
+        int r;
+
+        if (ret)
+                *ret = NULL;
+        if (!address || !mdp_sysfs_name_is_valid(address))
+                return 0;
+        d = mdp_host_find_pci_device(h, address);
+        if (!d) {
+                copy = strdup(address); /* address may point into the array that moves */
+                if (!copy)
+                        return -ENOMEM;
+                r = host_grow((void **)&h->pci, h->n_pci, sizeof(struct mdp_pci_device));
+                if (r < 0)
+                        return r;
+                r = pci_read_one(h->ctx, sfd, copy, true, &h->pci[h->n_pci]);
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                h->n_pci++;
+                qsort(h->pci, h->n_pci, sizeof(struct mdp_pci_device), pci_compare);
+                d = mdp_host_find_pci_device(h, copy);
+        }
+        if (ret)
+                *ret = d;
+        return 0;
+}
+
+/* A group and every member that is a PCI function (§6.4 step 1 looks at each one). */
+static int add_group_and_members(struct mdp_host *h, int sfd, int number)
+{
+        const struct mdp_iommu_group *g;
+        _cleanup_strv_free_ char **members = NULL;
+        size_t n_members = 0;
+        int r;
+
+        r = add_group(h, sfd, number);
+        if (r < 0)
+                return r;
+        g = number >= 0 ? mdp_host_find_group(h, number) : NULL;
+        if (!g)
+                return 0;
+        /* The groups array may move while the PCI array grows: copy the names. */
+        for (size_t i = 0; i < g->n_devices; i++)
+                if (names_push(&members, &n_members, g->devices[i]) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; i < n_members; i++) {
+                r = add_pci(h, sfd, members[i], NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int units_read(struct mdp_host *h, int sfd, const char *const *mdevs, size_t n_mdevs,
+                      const char *const *pci, size_t n_pci, const char *const *others, size_t n_others)
+{
+        struct scan_cache cache = {};
+        struct iommu_env env = {0};
+        _cleanup_strv_free_ char **iommus = NULL;
+        size_t n_iommus = 0;
+        bool pasid_granular = false;
+        int r = 0;
+
+        for (size_t i = 0; i < n_mdevs && r >= 0; i++)
+                if (mdevs[i] && mdp_uuid_is_canonical(mdevs[i]))
+                        r = add_mdev(h, sfd, mdevs[i], &cache);
+        for (size_t i = 0; i < h->n_mdevs; i++)
+                pasid_granular = pasid_granular || h->mdevs[i].class == MDP_MDEV_PASID_GRANULAR;
+        /* Other VMs' mdevs matter only for the sharing facts of a PASID-granular parent
+         * (§6.2); the plan reads their parent and nothing else. */
+        for (size_t i = 0; pasid_granular && i < n_others && r >= 0; i++)
+                if (others[i] && mdp_uuid_is_canonical(others[i]))
+                        r = add_mdev(h, sfd, others[i], &cache);
+        scan_cache_done(&cache);
+        if (r < 0)
+                return r;
+
+        r = scan_kernel_some(h, sfd);
+        if (r < 0)
+                return r;
+        iommu_env_load_release(h->ctx, &env, h->kernel.release);
+
+        for (size_t i = 0; i < n_mdevs; i++) {
+                const struct mdp_mdev *m = mdevs[i] ? mdp_host_find_mdev(h, mdevs[i]) : NULL;
+                const struct mdp_parent *p;
+                _cleanup_free_ char *parent = NULL;
+                int group;
+
+                if (!m)
+                        continue;
+                group = m->iommu_group;
+                parent = m->parent ? strdup(m->parent) : NULL;
+                if (m->parent && !parent)
+                        return -ENOMEM;
+                r = add_parent(h, sfd, parent);
+                if (r < 0)
+                        return r;
+                p = mdp_host_find_parent(h, parent);
+                if (p) {
+                        _cleanup_free_ char *address = p->pci_address ? strdup(p->pci_address) : NULL;
+
+                        if (p->iommu && names_push(&iommus, &n_iommus, p->iommu) < 0)
+                                return -ENOMEM;
+                        if (p->pci_address && !address)
+                                return -ENOMEM;
+                        r = add_pci(h, sfd, address, NULL);
+                        if (r < 0)
+                                return r;
+                }
+                r = add_group_and_members(h, sfd, group);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n_pci; i++) {
+                const struct mdp_pci_device *d;
+                _cleanup_free_ char *physfn = NULL;
+                int group;
+
+                r = add_pci(h, sfd, pci[i], &d);
+                if (r < 0)
+                        return r;
+                if (!d)
+                        continue;
+                if (d->iommu && names_push(&iommus, &n_iommus, d->iommu) < 0)
+                        return -ENOMEM;
+                group = d->iommu_group;
+                physfn = d->physfn ? strdup(d->physfn) : NULL;
+                if (d->physfn && !physfn)
+                        return -ENOMEM;
+                r = add_pci(h, sfd, physfn, NULL);
+                if (r < 0)
+                        return r;
+                r = add_group_and_members(h, sfd, group);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; iommus && iommus[i]; i++) {
+                r = add_iommu(h, sfd, &env, iommus[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+_public_ int mdp_host_scan_units(struct mdp_ctx *ctx, const char *const *mdevs, size_t n_mdevs,
+                                 const char *const *pci, size_t n_pci, const char *const *others,
+                                 size_t n_others, struct mdp_host **ret)
+{
+        struct mdp_host *h;
+        int sfd, r;
+
+        if (!ctx || !ret || (n_mdevs && !mdevs) || (n_pci && !pci) || (n_others && !others))
+                return -EINVAL;
+        sfd = mdp_ctx_base_fd(ctx, MDP_PATH_SYSFS);
+        if (sfd < 0)
+                return sfd;
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->n_ref = 1;
+        h->ctx = mdp_ctx_ref(ctx);
+        r = units_read(h, sfd, mdevs, n_mdevs, pci, n_pci, others, n_others);
+        if (r < 0) {
+                host_free(h);
+                return r;
+        }
+        *ret = h;
+        return 0;
+}

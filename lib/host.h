@@ -220,6 +220,18 @@ enum mdp_scan_part {
  * or memory runs out; unreadable parts are reported by mdp_host_error(). */
 int mdp_host_scan(struct mdp_ctx *ctx, struct mdp_host **ret);
 int mdp_host_scan_parts(struct mdp_ctx *ctx, unsigned parts, struct mdp_host **ret);
+/* Reads only what a plan of these units looks at (lib/plan-input.h), so that its cost does
+ * not grow with the host: the named mdevs (canonical UUIDs) and PCI functions (sysfs
+ * names), their parents with types, IOMMU groups and every group member that is a PCI
+ * function, IOMMU instances, a parent's PCI function and a VF's PF, and kernel features.
+ * others: mdevs other VMs hold; read (the records alone) only when one of the mdevs is
+ * PASID-granular, whose sharing facts compare parents (§6.2). Names that do not exist are
+ * simply absent from the snapshot, as in mdp_host_scan(); every record read is the one
+ * mdp_host_scan() would hold. mdp_host_error() is always NULL: no directory is listed
+ * (except bus/mdev/devices when kernel features need an mdev's vfio-dev to decide). */
+int mdp_host_scan_units(struct mdp_ctx *ctx, const char *const *mdevs, size_t n_mdevs,
+                        const char *const *pci, size_t n_pci, const char *const *others, size_t n_others,
+                        struct mdp_host **ret);
 struct mdp_host *mdp_host_ref(struct mdp_host *h);
 struct mdp_host *mdp_host_unref(struct mdp_host *h);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mdp_host *, mdp_host_unref)

@@ -321,6 +321,59 @@ static void kernel_facts(struct mdp_plan_input *in, const struct mdp_host *h,
         f->basis[MDP_KFEAT_PMDEV_PATH] = pmdev_basis;
 }
 
+_public_ int mdp_plan_input_scan(struct mdp_ctx *ctx, const char *const *unit_ids, size_t n_units,
+                                 const struct mdp_plan_host_context *hc, struct mdp_host **ret)
+{
+        char(*ids)[MDP_UUID_STRING_MAX] = NULL, (*other_ids)[MDP_UUID_STRING_MAX] = NULL;
+        const char **mdevs = NULL, **pci = NULL, **others = NULL;
+        size_t n_mdevs = 0, n_pci = 0, n_others = 0;
+        int r;
+
+        if (!ctx || !ret || (n_units && !unit_ids))
+                return -EINVAL;
+        ids = calloc(n_units ? n_units : 1, sizeof(*ids));
+        mdevs = calloc(n_units ? n_units : 1, sizeof(*mdevs));
+        pci = calloc(n_units ? n_units : 1, sizeof(*pci));
+        if (!ids || !mdevs || !pci) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n_units; i++) {
+                bool mdev;
+
+                if (!unit_ids[i] || normalize_id(unit_ids[i], ids[i], sizeof(ids[i]), &mdev) < 0)
+                        continue;
+                if (mdev)
+                        mdevs[n_mdevs++] = ids[i];
+                else
+                        pci[n_pci++] = ids[i];
+        }
+        /* sharing() compares the parents of the mdevs other VMs hold; it skips ids that are
+         * not UUIDs, and so does the scan. */
+        if (hc && hc->assignments_known && hc->n_assignments) {
+                others = calloc(hc->n_assignments, sizeof(*others));
+                other_ids = calloc(hc->n_assignments, sizeof(*other_ids));
+                if (!others || !other_ids) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < hc->n_assignments; i++)
+                        if (hc->assignments[i].unit &&
+                            mdp_uuid_normalize(hc->assignments[i].unit, other_ids[n_others]) == 0) {
+                                others[n_others] = other_ids[n_others];
+                                n_others++;
+                        }
+        }
+        r = mdp_host_scan_units(ctx, mdevs, n_mdevs, pci, n_pci, others, n_others, ret);
+out:
+        free(ids);
+        free(other_ids);
+        free(mdevs);
+        free(pci);
+        free(others);
+        return r;
+}
+
 _public_ int mdp_plan_input_new(struct mdp_host *host, const char *vm, const char *const *unit_ids,
                                 size_t n_units, const struct mdp_plan_host_context *hc,
                                 struct mdp_plan_input **ret, char **ret_error)

@@ -18,6 +18,8 @@
 #include "profile.h"
 #include "test-help.h"
 #include "util/fileio.h"
+#include "util/json.h"
+#include "util/strbuf.h"
 #include "util/macro.h"
 
 static char *fixture_text(const char *variant, const char *file)
@@ -478,6 +480,115 @@ START_TEST(errors)
 }
 END_TEST
 
+/* ---- mdp_plan_input_scan(): the daemon's partial snapshot gives the same plan ---- */
+
+/* The plan (text and JSON) of ids on a full snapshot and on mdp_plan_input_scan()'s. */
+static char *plan_of(struct mdp_host *host, const char *const *ids, size_t n,
+                     const struct mdp_plan_host_context *hc)
+{
+        _cleanup_(mdp_plan_input_freep) struct mdp_plan_input *in = NULL;
+        _cleanup_(mdp_plan_freep) struct mdp_plan *plan = NULL;
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *text = NULL, *err = NULL;
+        struct strbuf sb = {};
+        int r;
+
+        r = mdp_plan_input_new(host, "vm-a", ids, n, hc, &in, &err);
+        if (r < 0) {
+                strbuf_printf(&sb, "error %d: %s", r, strna(err));
+                return strbuf_steal(&sb);
+        }
+        ck_assert_int_eq(mdp_engine_plan(mdp_plan_input_request(in), &plan), 0);
+        ck_assert_int_eq(mdp_plan_format_text(plan, &text), 0);
+        ck_assert_int_eq(mdp_plan_to_json(plan, &o), 0);
+        strbuf_printf(&sb, "%s\n", text);
+        mdp_json_write_pretty(&sb, o);
+        return strbuf_steal(&sb);
+}
+
+static void assert_same_plan(struct mdp_ctx *ctx, struct mdp_host *full, const char *const *ids, size_t n,
+                             const struct mdp_plan_host_context *hc)
+{
+        _cleanup_(mdp_host_unrefp) struct mdp_host *part = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL;
+        size_t n_all, n_part;
+
+        ck_assert_int_eq(mdp_plan_input_scan(ctx, ids, n, hc, &part), 0);
+        a = plan_of(full, ids, n, hc);
+        b = plan_of(part, ids, n, hc);
+        if (!streq(a, b))
+                fprintf(stderr, "unit %s: full scan:\n%s\npartial scan:\n%s\n", ids[0], a, b);
+        ck_assert_msg(streq(a, b), "unit %s: the plans differ (both on stderr)", ids[0]);
+        /* and it is partial: it does not hold every mdev of the host */
+        (void)mdp_host_mdevs(full, &n_all);
+        (void)mdp_host_mdevs(part, &n_part);
+        ck_assert_uint_le(n_part, n_all);
+}
+
+/* Every unit of the captures, and an unknown one, one by one. */
+START_TEST(scan_units_fixtures)
+{
+        const char *v = fixture_variants[_i];
+        _cleanup_free_ char *root = test_unpack_fixture(v);
+        _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = NULL;
+        _cleanup_(mdp_host_unrefp) struct mdp_host *host = NULL;
+        const struct mdp_mdev *mdevs;
+        const struct mdp_pci_device *pci;
+        const char *missing[] = {"0000:09:00.0"};
+        size_t n_mdevs, n_pci, checked = 0;
+
+        build_dev_proc(v, root);
+        ctx = test_ctx(root);
+        ck_assert_int_eq(mdp_host_scan(ctx, &host), 0);
+        mdevs = mdp_host_mdevs(host, &n_mdevs);
+        for (size_t i = 0; i < n_mdevs; i++, checked++)
+                assert_same_plan(ctx, host, (const char *const[]){mdevs[i].uuid}, 1, NULL);
+        pci = mdp_host_pci_devices(host, &n_pci);
+        for (size_t i = 0; i < n_pci; i++, checked++)
+                assert_same_plan(ctx, host, (const char *const[]){pci[i].address}, 1, NULL);
+        ck_assert_uint_gt(checked, 3);
+        assert_same_plan(ctx, host, missing, 1, NULL);
+        test_rm_rf(root);
+}
+END_TEST
+
+/* The hand-made host: VF groups with a bridge and a NIC (§6.4 step 1), a PF's PASID
+ * (§3.3), a PASID-granular mdev whose parent another VM uses (§6.2). */
+START_TEST(scan_units_hand_made)
+{
+        struct host_env e;
+        const struct mdp_assignment held[] = {{"CC2A83FB-38A3-4A2A-9B14-A61BD6C96A31", "vm-b"}};
+        struct mdp_plan_host_context hc = {
+                .assignments = held,
+                .n_assignments = 1,
+                .assignments_known = true,
+        };
+        const char *const sets[][2] = {{U1, NULL}, {U2, NULL},     {VF, NULL}, {"00:03.1", NIC},
+                                       {PF, NULL}, {BRIDGE, NULL}, {U1, VF}};
+        _cleanup_(mdp_host_unrefp) struct mdp_host *part = NULL;
+        size_t n;
+
+        host_env_open(&e);
+        hc.profiles = e.profiles;
+        for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
+                n = sets[i][1] ? 2 : 1;
+                assert_same_plan(e.ctx, e.host, sets[i], n, NULL);
+                assert_same_plan(e.ctx, e.host, sets[i], n, &hc);
+        }
+        /* a VF alone reads its PF and its group's members, not the mdevs */
+        ck_assert_int_eq(mdp_plan_input_scan(e.ctx, (const char *const[]){VF}, 1, &hc, &part), 0);
+        (void)mdp_host_mdevs(part, &n);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_ptr_nonnull(mdp_host_find_pci_device(part, PF));
+        ck_assert_ptr_nonnull(mdp_host_find_pci_device(part, NIC));
+        part = mdp_host_unref(part);
+        /* a PASID-granular mdev reads the mdev another VM holds: its parent decides sharing */
+        ck_assert_int_eq(mdp_plan_input_scan(e.ctx, (const char *const[]){U1}, 1, &hc, &part), 0);
+        ck_assert_ptr_nonnull(mdp_host_find_mdev(part, U2));
+        host_env_close(&e);
+}
+END_TEST
+
 static Suite *plan_input_suite(void)
 {
         Suite *s = suite_create("plan-input");
@@ -488,6 +599,8 @@ static Suite *plan_input_suite(void)
         tcase_add_test(tc, pmdev_from_profile);
         tcase_add_test(tc, pmdev_without_profiles);
         tcase_add_test(tc, errors);
+        tcase_add_loop_test(tc, scan_units_fixtures, 0, ELEMENTSOF(fixture_variants));
+        tcase_add_test(tc, scan_units_hand_made);
         suite_add_tcase(s, tc);
         return s;
 }
