@@ -159,6 +159,8 @@ static int property_get_parent_string(sd_bus *bus, const char *path, const char 
         else if (streq(property, "IommuFamily"))
                 v = mdp_iommu_family_to_string(r->iommu ? mdp_iommu_family_from_name(r->iommu)
                                                         : MDP_IOMMU_NONE);
+        else if (streq(property, "Physfn"))
+                v = p->pci ? p->pci->physfn : NULL;
         return sd_bus_message_append(reply, "s", v ? v : "");
 }
 
@@ -169,6 +171,29 @@ static int property_get_parent_group(sd_bus *bus, const char *path, const char *
         const struct parent *p = userdata;
 
         return sd_bus_message_append(reply, "i", (int32_t)p->record->iommu_group);
+}
+
+static int property_get_parent_numvfs(sd_bus *bus, const char *path, const char *interface,
+                                      const char *property, sd_bus_message *reply, void *userdata,
+                                      sd_bus_error *error)
+{
+        const struct parent *p = userdata;
+
+        return sd_bus_message_append(reply, "i", (int32_t)(p->pci ? p->pci->sriov_numvfs : -1));
+}
+
+static int property_get_parent_vfs(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct parent *p = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && p->pci && i < p->pci->n_virtfns; i++)
+                r = sd_bus_message_append(reply, "s", p->pci->virtfns[i]);
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
 }
 
 static int property_get_parent_types(sd_bus *bus, const char *path, const char *interface,
@@ -203,6 +228,9 @@ const sd_bus_vtable parent_vtable[] = {
         SD_BUS_PROPERTY("IommuFamily", "s", property_get_parent_string, 0, PROP_CHANGE),
         SD_BUS_PROPERTY("IommuGroup", "i", property_get_parent_group, 0, PROP_CHANGE),
         SD_BUS_PROPERTY("Types", "a(ssssxa{sv})", property_get_parent_types, 0, PROP_CHANGE),
+        SD_BUS_PROPERTY("SriovNumVfs", "i", property_get_parent_numvfs, 0, PROP_CHANGE),
+        SD_BUS_PROPERTY("Vfs", "as", property_get_parent_vfs, 0, PROP_CHANGE),
+        SD_BUS_PROPERTY("Physfn", "s", property_get_parent_string, 0, PROP_CHANGE),
         SD_BUS_VTABLE_END,
 };
 

@@ -100,6 +100,19 @@ static json_object *parent_json(const struct parent *p)
         for (size_t i = 0; i < r->n_types; i++)
                 if (append(types, type_json(&r->types[i])) < 0)
                         return NULL;
+        {
+                json_object *vfs = json_object_new_array();
+
+                if (add(o, "SriovNumVfs",
+                        p->pci && p->pci->sriov_numvfs >= 0 ? json_object_new_int(p->pci->sriov_numvfs) : NULL,
+                        true) < 0 ||
+                    add(o, "Vfs", vfs, false) < 0 ||
+                    add(o, "Physfn", string_or_null(p->pci ? p->pci->physfn : NULL), true) < 0)
+                        return NULL;
+                for (size_t i = 0; p->pci && i < p->pci->n_virtfns; i++)
+                        if (append(vfs, json_object_new_string(p->pci->virtfns[i])) < 0)
+                                return NULL;
+        }
         return TAKE_PTR(o);
 }
 

@@ -49,6 +49,10 @@ struct parent {
         char *name;
         char *path; /* D-Bus object path */
         struct mdp_parent *record;
+        /* The PCI function of a PCI parent (NULL otherwise, or when it does not read): its
+         * SR-IOV state (sriov_numvfs, virtfnN, physfn), re-read with the record, so a PF's
+         * "change" uevent (VFs enabled or disabled) shows in Vfs/SriovNumVfs (issue 4). */
+        struct mdp_pci_device *pci;
         /* Capacity: create writes on one parent run one at a time, so each sees the
          * available_instances the previous one left (mtty's types share one pool). */
         struct op *create_running;
@@ -195,7 +199,7 @@ struct device_snapshot {
 void device_begin(struct device *d, struct device_snapshot *s);
 void device_commit(struct device *d, struct device_snapshot *s);
 struct parent_snapshot {
-        char *props[10];
+        char *props[12];
 };
 void parent_begin(struct parent *p, struct parent_snapshot *s);
 void parent_commit(struct parent *p, struct parent_snapshot *s);

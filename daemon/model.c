@@ -104,6 +104,7 @@ void parent_free(struct parent *p)
         if (!p)
                 return;
         mdp_parent_free(p->record);
+        mdp_pci_device_free(p->pci);
         free(p->name);
         free(p->path);
         free(p);
@@ -387,9 +388,11 @@ void device_commit(struct device *d, struct device_snapshot *s)
 }
 
 static const char *const parent_prop_names[] = {
-        "DevicePath", "Driver", "Subsystem", "PciAddress", "Iommu", "IommuFamily", "IommuGroup", "Types",
+        "DevicePath", "Driver", "Subsystem", "PciAddress", "Iommu",  "IommuFamily",
+        "IommuGroup", "Types",  "SriovNumVfs", "Vfs",     "Physfn",
 };
 #define N_PARENT_PROPS ELEMENTSOF(parent_prop_names)
+_Static_assert(N_PARENT_PROPS <= ELEMENTSOF(((struct parent_snapshot *)NULL)->props), "parent_snapshot too small");
 
 static char *parent_prop_string(const struct parent *p, size_t i)
 {
@@ -427,6 +430,16 @@ static char *parent_prop_string(const struct parent *p, size_t i)
                                       t->available_instances, mdp_mdev_class_to_string(t->class),
                                       strna(t->class_basis), strna(t->error));
                 }
+                break;
+        case 8:
+                strbuf_printf(&sb, "%d", p->pci ? p->pci->sriov_numvfs : -1);
+                break;
+        case 9:
+                for (size_t k = 0; p->pci && k < p->pci->n_virtfns; k++)
+                        strbuf_printf(&sb, "%s\n", p->pci->virtfns[k]);
+                break;
+        case 10:
+                strbuf_append(&sb, p->pci && p->pci->physfn ? p->pci->physfn : "");
                 break;
         }
         strbuf_append(&sb, "");
@@ -555,6 +568,17 @@ void manager_forget_parent(struct manager *m, const char *name)
                 parent_remove(m, p);
 }
 
+/* A PCI parent's function, for its SR-IOV state; NULL when not PCI or unreadable (the
+ * record's own reading reports what is wrong with the device). */
+static struct mdp_pci_device *read_parent_pci(struct manager *m, const struct mdp_parent *rec)
+{
+        struct mdp_pci_device *pci = NULL;
+
+        if (!rec->pci_address || mdp_pci_device_read(m->ctx, rec->pci_address, false, &pci) < 0)
+                return NULL;
+        return pci;
+}
+
 int manager_refresh_parent(struct manager *m, const char *name, bool *ret_registered)
 {
         _cleanup_(mdp_parent_freep) struct mdp_parent *rec = NULL;
@@ -578,6 +602,7 @@ int manager_refresh_parent(struct manager *m, const char *name, bool *ret_regist
                 if (r < 0)
                         return log_parent_errno(LOG_ERR, r, name, "Cannot add parent %s: %m", name);
                 TAKE_PTR(rec);
+                p->pci = read_parent_pci(m, p->record);
                 /* Unique across parent objects: a parent that comes back gets a new one. */
                 p->generation = ++m->generation;
                 log_parent(LOG_INFO, name, "Parent %s registered (%s, %zu type%s).", name,
@@ -600,6 +625,8 @@ int manager_refresh_parent(struct manager *m, const char *name, bool *ret_regist
                 parent_begin(p, &s);
                 mdp_parent_free(p->record);
                 p->record = TAKE_PTR(rec);
+                mdp_pci_device_free(p->pci);
+                p->pci = read_parent_pci(m, p->record);
                 parent_commit(p, &s);
         }
         refresh_devices_of_parent(m, name);
