@@ -668,7 +668,8 @@ static void settle(struct harness *h, unsigned round)
  * the model for the next round: defined[] and live[] as they now are. */
 static void check_consistent(struct harness *h, unsigned round, const struct call calls[POOL],
                              bool defined[POOL], bool live[POOL], bool attached[POOL],
-                             unsigned *restarted_by_autostart, unsigned *adopted, unsigned *temp_files)
+                             bool adopted_live[POOL], unsigned *restarted_by_autostart, unsigned *adopted,
+                             unsigned *temp_files)
 {
         _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = test_ctx(harness_root(h));
         _cleanup_(mdp_state_freep) struct mdp_state *st = NULL;
@@ -720,14 +721,21 @@ static void check_consistent(struct harness *h, unsigned round, const struct cal
                 if (in_sysfs) {
                         bool mine = owner && strcmp(owner, "mdevpasid") == 0;
 
-                        ck_assert_msg(mine || (owner && strcmp(owner, "mdevctl") == 0 && on_disk),
+                        /* Such an adopted device, undefined in a later round, is defined by
+                         * nobody and so foreign: still not the daemon's. */
+                        ck_assert_msg(mine || (owner && strcmp(owner, "mdevctl") == 0 && on_disk) ||
+                                              (owner && strcmp(owner, "foreign") == 0 && !on_disk &&
+                                               adopted_live[i]),
                                       "round %u: %s live, owner %s, defined %d", round, u,
                                       owner ? owner : "(none)", on_disk);
                         ck_assert_msg(mine == (sd != NULL), "round %u: %s owner %s, in state.json %d", round,
                                       u, owner, sd != NULL);
-                        *adopted += !mine;
-                } else
+                        *adopted += !mine && !adopted_live[i];
+                        adopted_live[i] = !mine;
+                } else {
                         ck_assert_msg(!sd, "round %u: %s in state.json but not in sysfs", round, u);
+                        adopted_live[i] = false;
+                }
                 ck_assert_msg(!mdp_state_op_get(st, u), "round %u: %s: an operation is still recorded",
                               round, u);
                 /* what the daemon acknowledged before the kill holds after it */
@@ -789,7 +797,7 @@ START_TEST(test_crash_consistency)
         const char *env = getenv("MDP_CRASH_SEED");
         unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL) ^ (unsigned)getpid();
         unsigned rounds = 20, acked = 0, lost_replies = 0, resurrected = 0, adopted = 0, temp_files = 0;
-        bool defined[POOL] = {0}, live[POOL] = {0}, attached[POOL] = {0};
+        bool defined[POOL] = {0}, live[POOL] = {0}, attached[POOL] = {0}, adopted_live[POOL] = {0};
         pid_t d;
 
         fprintf(stderr, "crash consistency: seed %u (MDP_CRASH_SEED=%u repeats this run)\n", seed, seed);
@@ -910,8 +918,8 @@ START_TEST(test_crash_consistency)
                         fprintf(stderr, "round %u: kill after %u us:%s (restart %ld ms)\n", round, delay_us,
                                 line, (t_up - t_kill) / 1000);
                 }
-                check_consistent(h, round, calls, defined, live, attached, &resurrected, &adopted,
-                                 &temp_files);
+                check_consistent(h, round, calls, defined, live, attached, adopted_live, &resurrected,
+                                 &adopted, &temp_files);
         }
         fprintf(stderr,
                 "crash consistency: %u rounds, %u calls acknowledged, %u cut off by the kill, %u stopped "
