@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "mdp-names.h"
@@ -34,6 +35,11 @@ int cli_daemon_open(bool activate, sd_bus **ret)
         r = mdp_client_open(&bus);
         state = r < 0 ? MDP_CLIENT_NO_BUS : mdp_client_daemon_state(bus);
         if (state == MDP_CLIENT_RUNNING || (activate && state == MDP_CLIENT_ACTIVATABLE)) {
+                /* Mutating calls: on a terminal, let polkit ask for a password (the shipped
+                 * actions are auth_admin_keep) instead of refusing with "authenticate
+                 * first"; scripts and the libvirt hook never block on a prompt. */
+                if (isatty(STDIN_FILENO))
+                        (void)sd_bus_set_allow_interactive_authorization(bus, true);
                 *ret = bus;
                 return 0;
         }
