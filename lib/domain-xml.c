@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The domain-XML reader: a hardened libxml2 parse, then a walk over the few elements that
  * matter to mdevpasid (IOMMU-SPEC.md §5, ECOSYSTEM.md §2). Never calls libvirt. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -14,6 +15,104 @@
 #include "conf.h"
 #include "domain-xml.h"
 #include "util/strbuf.h"
+
+/* libxml2 is loaded with dlopen() on first parse, not linked: it brings ICU and libstdc++,
+ * about 3 ms of start-up for every mdevpasidctl run (bench/README.md), and only
+ * `plan --domain`, the libvirt hook and the daemon's DomainXml read domain XML (as
+ * lib/domain-libvirt.c does for libvirt). The headers give the types; the names below are
+ * redirected to the loaded library's. */
+#define LIBXML_SONAME "libxml2.so.2"
+
+#define LIBXML_FUNCTIONS(X)                                                                                 \
+        X(xmlCtxtGetLastError)                                                                              \
+        X(xmlCtxtReadMemory)                                                                                \
+        X(xmlDocGetRootElement)                                                                             \
+        X(xmlFreeDoc)                                                                                       \
+        X(xmlFreeParserCtxt)                                                                                \
+        X(xmlGetLineNo)                                                                                     \
+        X(xmlGetNoNsProp)                                                                                   \
+        X(xmlHasNsProp)                                                                                     \
+        X(xmlInitParser)                                                                                    \
+        X(xmlNewParserCtxt)                                                                                 \
+        X(xmlNodeGetContent)                                                                                \
+        X(xmlNodeListGetString)                                                                             \
+        X(xmlSAX2EndElementNs)                                                                              \
+        X(xmlSAX2GetLineNumber)                                                                             \
+        X(xmlSAX2StartElementNs)                                                                            \
+        X(xmlStopParser)                                                                                    \
+        X(xmlStrdup)
+
+static struct {
+        void *handle;
+#define FIELD(name) typeof(name) *name;
+        LIBXML_FUNCTIONS(FIELD)
+#undef FIELD
+        xmlFreeFunc *free; /* the library's xmlFree variable: strings it returns go back to it */
+} lx;
+
+/* 0, or -EOPNOTSUPP with the reason in *ret_error. Not thread-safe (the CLI, the hook and
+ * the daemon parse from one thread); the library stays loaded until exit. */
+static int load_libxml(char **ret_error)
+{
+        void *h;
+
+        if (lx.handle)
+                return 0;
+        h = dlopen(LIBXML_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+                const char *e = dlerror();
+                if (ret_error && asprintf(ret_error,
+                                          "cannot load libxml2 (%s): %s: install the libxml2 library "
+                                          "(Debian: libxml2) to read domain XML",
+                                          LIBXML_SONAME, e ? e : "not found") < 0)
+                        *ret_error = NULL;
+                return -EOPNOTSUPP;
+        }
+#define SYM(name)                                                                                           \
+        if (!(*(void **)&lx.name = dlsym(h, #name))) {                                                      \
+                if (ret_error &&                                                                            \
+                    asprintf(ret_error, "cannot load libxml2: %s has no %s", LIBXML_SONAME, #name) < 0)     \
+                        *ret_error = NULL;                                                                  \
+                dlclose(h);                                                                                 \
+                lx = (typeof(lx)){0};                                                                       \
+                return -EOPNOTSUPP;                                                                         \
+        }
+        LIBXML_FUNCTIONS(SYM)
+#undef SYM
+        *(void **)&lx.free = dlsym(h, "xmlFree");
+        if (!lx.free) {
+                if (ret_error &&
+                    asprintf(ret_error, "cannot load libxml2: %s has no xmlFree", LIBXML_SONAME) < 0)
+                        *ret_error = NULL;
+                dlclose(h);
+                lx = (typeof(lx)){0};
+                return -EOPNOTSUPP;
+        }
+        lx.handle = h;
+        return 0;
+}
+
+/* From here on, libxml2's names are the loaded library's (defined after load_libxml():
+ * its dlsym() calls name the real symbols). */
+#define xmlCtxtGetLastError   lx.xmlCtxtGetLastError
+#define xmlCtxtReadMemory     lx.xmlCtxtReadMemory
+#define xmlDocGetRootElement  lx.xmlDocGetRootElement
+#define xmlFreeDoc            lx.xmlFreeDoc
+#define xmlFreeParserCtxt     lx.xmlFreeParserCtxt
+#define xmlGetLineNo          lx.xmlGetLineNo
+#define xmlGetNoNsProp        lx.xmlGetNoNsProp
+#define xmlHasNsProp          lx.xmlHasNsProp
+#define xmlInitParser         lx.xmlInitParser
+#define xmlNewParserCtxt      lx.xmlNewParserCtxt
+#define xmlNodeGetContent     lx.xmlNodeGetContent
+#define xmlNodeListGetString  lx.xmlNodeListGetString
+#define xmlSAX2EndElementNs   lx.xmlSAX2EndElementNs
+#define xmlSAX2GetLineNumber  lx.xmlSAX2GetLineNumber
+#define xmlSAX2StartElementNs lx.xmlSAX2StartElementNs
+#define xmlStopParser         lx.xmlStopParser
+#define xmlStrdup             lx.xmlStrdup
+#undef xmlFree
+#define xmlFree (*lx.free)
 
 static const char *const iommu_models[_MDP_DOMAIN_IOMMU_MODEL_MAX] = {
         [MDP_DOMAIN_IOMMU_INTEL] = "intel",
@@ -899,6 +998,9 @@ _public_ int mdp_domain_parse(const char *xml, size_t len, struct mdp_domain **r
                                                              : "domain XML: contains a NUL byte: not an XML text");
                 return -EINVAL;
         }
+        r = load_libxml(ret_error);
+        if (r < 0)
+                return r;
         xmlInitParser();
         st.d = calloc(1, sizeof(*st.d));
         ctxt = xmlNewParserCtxt();

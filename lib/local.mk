@@ -62,7 +62,7 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/util/uuid.h \
 	lib/util/uuid.c
 lib_libmdevpasid_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
-lib_libmdevpasid_la_LIBADD = $(SYSTEMD_LIBS) $(UDEV_LIBS) $(JSONC_LIBS) $(LIBXML_LIBS)
+lib_libmdevpasid_la_LIBADD = $(SYSTEMD_LIBS) $(UDEV_LIBS) $(JSONC_LIBS) -ldl # libxml2 is dlopen()ed (lib/domain-xml.c)
 
 # What programs and tests add to link against the library.
 MDP_LIB_CFLAGS = $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)

@@ -246,4 +246,16 @@ expect 0 "" plan --help
 grep -q "0 when a plan was printed, also a refused one" "$TMP/out" || fail "plan --help does not document the exit status"
 grep -q -- "--viommu MODE" "$TMP/out" || fail "plan --help does not show --viommu"
 
+# libxml2 (with the ICU and libstdc++ it brings) is loaded for domain XML only
+# (lib/domain-xml.c dlopen()s it): not for --version or list. LD_DEBUG=libs shows what the
+# dynamic loader loads; plan --domain (libvirt's test driver, which needs it too) shows
+# that the check sees libxml2 when it is there.
+loaded() {
+        LD_DEBUG=libs "$CLI_BIN" "$@" 2>&1 >/dev/null | grep -q 'libxml2\.so'
+}
+! loaded --version || fail "mdevpasidctl --version loads libxml2"
+! loaded list || fail "mdevpasidctl list loads libxml2"
+loaded plan --domain vm-intel -c "test://$TMP/x86-6.12-sm/node.xml" ||
+        fail "plan --domain does not load libxml2 (or LD_DEBUG=libs shows nothing: the check above proves nothing)"
+
 finish
