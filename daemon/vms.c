@@ -924,6 +924,25 @@ static int reply_plan(sd_bus_message *msg, const struct planning *p, const struc
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* PlanVm and AttachVm: the VM name and the request, checked, then authorization. 1: go
+ * on; 0: polkit decides later (the call is dispatched again); negative: an error. */
+static int vm_call_begin(struct manager *m, sd_bus_message *msg, const char **ret_name,
+                         struct vm_request *req, sd_bus_error *error)
+{
+        int r;
+
+        r = sd_bus_message_read(msg, "s", ret_name);
+        if (r < 0)
+                return r;
+        r = check_vm_name(*ret_name, error);
+        if (r < 0)
+                return r;
+        r = read_request(msg, *ret_name, req, error);
+        if (r < 0)
+                return r;
+        return authz_check(m, msg, error);
+}
+
 int method_plan_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(vm_request_done) struct vm_request req = {};
@@ -932,16 +951,7 @@ int method_plan_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         const char *name;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = check_vm_name(name, error);
-        if (r < 0)
-                return r;
-        r = read_request(msg, name, &req, error);
-        if (r < 0)
-                return r;
-        r = authz_check(m, msg, error);
+        r = vm_call_begin(m, msg, &name, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: decided later, the call is dispatched again */
         r = plan_vm(m, name, &req, &p, error);
@@ -1293,16 +1303,7 @@ int method_attach_vm(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         const char *name;
         int r;
 
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        r = check_vm_name(name, error);
-        if (r < 0)
-                return r;
-        r = read_request(msg, name, &req, error);
-        if (r < 0)
-                return r;
-        r = authz_check(m, msg, error);
+        r = vm_call_begin(m, msg, &name, &req, error);
         if (r <= 0)
                 return r < 0 ? r : 1; /* 0: decided later, the call is dispatched again */
 
