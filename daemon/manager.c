@@ -91,9 +91,16 @@ static void on_mdev_event(void *userdata, const char *action, const char *uuid)
         (void)manager_refresh_mdev(m, uuid);
 }
 
+static int name_compare(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Parents that exist in sysfs but not in the model (a registration event we did not see)
- * and parents in the model that are gone. */
-static void resync_parents(struct manager *m)
+ * and parents in the model that are gone. refresh_known: re-read the parents the model
+ * already has too (a reload); a PCI change event reads only new and gone ones, so an event
+ * costs one directory listing, not a re-read of every parent. */
+static void resync_parents(struct manager *m, bool refresh_known)
 {
         _cleanup_free_ char **names = NULL;
         _cleanup_free_ struct parent **known = NULL;
@@ -105,6 +112,8 @@ static void resync_parents(struct manager *m)
                 bool registered = false;
                 struct parent *p;
 
+                if (!refresh_known && manager_get_parent(m, names[i]))
+                        continue;
                 (void)manager_refresh_parent(m, names[i], &registered);
                 p = manager_get_parent(m, names[i]);
                 if (registered && p && m->startup_done)
@@ -112,10 +121,12 @@ static void resync_parents(struct manager *m)
         }
         if (manager_sorted_parents(m, &known, &n_known) < 0)
                 return;
+        if (n > 1) /* for bsearch(): mdp_parent_list()'s order is not strcmp()'s */
+                qsort(names, n, sizeof(*names), name_compare);
         for (size_t i = 0; i < n_known; i++) {
-                bool listed = false;
-                for (size_t k = 0; k < n && !listed; k++)
-                        listed = streq(names[k], known[i]->name);
+                const char *key = known[i]->name;
+                bool listed = n > 0 && bsearch(&key, names, n, sizeof(*names), name_compare);
+
                 if (!listed) {
                         _cleanup_free_ char *name = strdup(known[i]->name);
                         if (name)
@@ -126,13 +137,33 @@ static void resync_parents(struct manager *m)
 
 static void on_pci_change(void *userdata, const char *name, const char *devpath)
 {
+        _cleanup_free_ struct parent **known = NULL;
         struct manager *m = userdata;
+        struct parent *pf;
+        size_t n = 0;
 
         /* SR-IOV: VF links changed on a PF. A VF that becomes a parent announces itself with
          * MDEV_STATE=registered; look at class/mdev_bus as well in case that was missed. */
-        if (mdp_sysfs_name_is_valid(name) && manager_get_parent(m, name))
+        if (!mdp_sysfs_name_is_valid(name))
+                return;
+        pf = manager_get_parent(m, name);
+        if (pf) {
                 (void)manager_refresh_parent(m, name, NULL);
-        resync_parents(m);
+                pf = manager_get_parent(m, name);
+        }
+        /* VFs that are parents already: their physfn link came (listed in the PF's virtfns
+         * now) or went (their physfn still names the PF). */
+        for (size_t k = 0; pf && pf->pci && k < pf->pci->n_virtfns; k++)
+                if (manager_get_parent(m, pf->pci->virtfns[k]))
+                        (void)manager_refresh_parent(m, pf->pci->virtfns[k], NULL);
+        if (manager_sorted_parents(m, &known, &n) >= 0)
+                for (size_t i = 0; i < n; i++)
+                        if (known[i]->pci && streq_ptr(known[i]->pci->physfn, name)) {
+                                _cleanup_free_ char *vf = strdup(known[i]->name);
+                                if (vf)
+                                        (void)manager_refresh_parent(m, vf, NULL);
+                        }
+        resync_parents(m, false);
 }
 
 static const struct udev_callbacks udev_callbacks = {
@@ -643,7 +674,7 @@ int manager_reload(struct manager *m, char **ret_error)
                 (void)sd_bus_emit_properties_changed(m->bus, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
                                                      "KernelFeatures", NULL);
         /* Profiles change how types classify: re-read every parent and mdev. */
-        resync_parents(m);
+        resync_parents(m, true);
         if (mdp_mdev_list(m->ctx, &mdevs, &n_mdevs) >= 0)
                 for (size_t i = 0; i < n_mdevs; i++)
                         (void)manager_refresh_mdev(m, mdevs[i]);
