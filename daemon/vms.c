@@ -602,6 +602,18 @@ static int key_type_error(sd_bus_error *error, const char *key, const char *expe
         return mdp_bus_error_invalid_arg(error, what, expected, "a{sv} values have fixed types");
 }
 
+/* A request key may be given once, and its value has a fixed type. */
+static int check_key(bool *seen, const char *key, const char *contents, const char *type,
+                     sd_bus_error *error)
+{
+        if (*seen)
+                return mdp_bus_error_invalid_arg(error, "request key", key, "each key may be given once");
+        *seen = true;
+        if (!streq_ptr(contents, type))
+                return key_type_error(error, key, strna(contents));
+        return 0;
+}
+
 static int add_unit(struct vm_request *req, const char *s, sd_bus_error *error)
 {
         char id[MDP_UNIT_ID_MAX];
@@ -635,12 +647,9 @@ static int read_request(sd_bus_message *msg, const char *name, struct vm_request
                         return r;
                 if (streq(key, "Units")) {
                         _cleanup_strv_free_ char **l = NULL;
-                        if (seen_units)
-                                return mdp_bus_error_invalid_arg(error, "request key", key,
-                                                                 "each key may be given once");
-                        seen_units = true;
-                        if (!streq_ptr(contents, "as"))
-                                return key_type_error(error, key, strna(contents));
+                        r = check_key(&seen_units, key, contents, "as", error);
+                        if (r < 0)
+                                return r;
                         r = sd_bus_message_enter_container(msg, 'v', "as");
                         if (r >= 0)
                                 r = sd_bus_message_read_strv(msg, &l);
@@ -655,12 +664,9 @@ static int read_request(sd_bus_message *msg, const char *name, struct vm_request
                         }
                 } else if (streq(key, "Viommu")) {
                         const char *s;
-                        if (seen_viommu)
-                                return mdp_bus_error_invalid_arg(error, "request key", key,
-                                                                 "each key may be given once");
-                        seen_viommu = true;
-                        if (!streq_ptr(contents, "s"))
-                                return key_type_error(error, key, strna(contents));
+                        r = check_key(&seen_viommu, key, contents, "s", error);
+                        if (r < 0)
+                                return r;
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
                                 return r;
@@ -671,12 +677,9 @@ static int read_request(sd_bus_message *msg, const char *name, struct vm_request
                                         "expected \"none\", \"nopasid\", \"pasid\" or \"svsa\"");
                 } else if (streq(key, "DomainXml")) {
                         const char *s;
-                        if (seen_xml)
-                                return mdp_bus_error_invalid_arg(error, "request key", key,
-                                                                 "each key may be given once");
-                        seen_xml = true;
-                        if (!streq_ptr(contents, "s"))
-                                return key_type_error(error, key, strna(contents));
+                        r = check_key(&seen_xml, key, contents, "s", error);
+                        if (r < 0)
+                                return r;
                         r = sd_bus_message_read(msg, "v", "s", &s);
                         if (r < 0)
                                 return r;
