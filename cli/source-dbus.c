@@ -30,6 +30,20 @@ struct dbus_source {
 
 #define SOURCE(s) ((struct dbus_source *)(s))
 
+/* Room for one more element in an array grown chunk elements at a time. */
+static int grow(void **array, size_t n, size_t chunk, size_t size)
+{
+        void *a;
+
+        if (n % chunk != 0)
+                return 0;
+        a = realloc(*array, (n + chunk) * size);
+        if (!a)
+                return -ENOMEM;
+        *array = a;
+        return 0;
+}
+
 static void *keep(struct dbus_source *s, void *p)
 {
         void **a;
@@ -284,14 +298,9 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
                 p.pci_address = nonempty(pci);
                 p.iommu = nonempty(iommu);
                 p.iommu_group = group;
-                if (n % 16 == 0) {
-                        struct cli_parent *a = realloc(parents, (n + 16) * sizeof(*a));
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        parents = a;
-                }
+                r = grow((void **)&parents, n, 16, sizeof(*parents));
+                if (r < 0)
+                        break;
                 parents[n++] = p;
         }
         if (parents && !keep(s, parents))
@@ -341,14 +350,9 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
                 t.description = nonempty(desc);
                 t.device_api = nonempty(api);
                 t.available_instances = avail;
-                if (n_types % 64 == 0) {
-                        struct cli_type *a = realloc(types, (n_types + 64) * sizeof(*a));
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        types = a;
-                }
+                r = grow((void **)&types, n_types, 64, sizeof(*types));
+                if (r < 0)
+                        break;
                 types[n_types++] = t;
         }
         if (types && !keep(s, types))
@@ -388,14 +392,9 @@ static int read_attrs(struct dbus_source *s, sd_bus_message *m, struct cli_devic
 
         r = sd_bus_message_enter_container(m, 'a', "(ss)");
         while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &name, &value)) > 0) {
-                if (n % 8 == 0) {
-                        struct cli_attr *a = realloc(attrs, (n + 8) * sizeof(*a));
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        attrs = a;
-                }
+                r = grow((void **)&attrs, n, 8, sizeof(*attrs));
+                if (r < 0)
+                        break;
                 attrs[n++] = (struct cli_attr){name, value};
         }
         if (attrs && !keep(s, attrs))
