@@ -3,7 +3,7 @@
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]     (`make fuzz` runs it with FUZZ_SECONDS)
 # Builds in $MDP_FUZZ_BUILD (default build-fuzz/ at the top: CC=clang --enable-fuzzing).
 # Seeds come from tests/fuzz/corpus/<target>/ (read only); what the fuzzer finds goes to
-# <build>/tests/fuzz/work/<target>/, crash inputs to <build>/tests/fuzz/crashes/. Copy a
+# <build>/tests/fuzz/found/<target>/, crash inputs to <build>/tests/fuzz/crashes/. Copy a
 # crash into the target's corpus folder once it is fixed: `make check` replays it forever.
 # Prints one PASS/FAIL line per target and "fuzz: N passed, N failed" last.
 set -uo pipefail
@@ -38,7 +38,7 @@ fi
 mkdir -p "$build/tests/fuzz/crashes"
 passed=0 failed=0
 for t in "${targets[@]}"; do
-        work=$build/tests/fuzz/work/$t
+        work=$build/tests/fuzz/found/$t
         log=$build/tests/fuzz/$t.log
         mkdir -p "$work"
         # -timeout: an input that takes 10 s is a hang; -rss_limit_mb: a runaway allocation.
