@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon source: the read verbs' records from mdevpasidd over D-Bus
- * (conf/org.mdevpasid1.xml). One call per kind of record (ListParents, ListTypes,
- * ListDevices; the Device objects through GetManagedObjects only for --json, which shows
- * their every property), so a listing costs a few round trips whatever the number of mdevs.
- * Strings point into the reply messages, which the source keeps until it is freed.
+ * (conf/org.mdevpasid1.xml). Parents, types and devices come in one Snapshot call: a sealed
+ * memfd the records point into (lib/snapshot.h), mapped until the source is freed, so a
+ * listing costs one round trip and no per-record decoding whatever the number of mdevs. The
+ * Device objects' other properties come through GetManagedObjects only for --json, which
+ * shows them all; strings from replies point into the messages, kept as long as the source.
  *
  * The IOMMU register table stays a sysfs read: the Manager's Iommus property carries the
  * decoded fields but not the raw registers the table shows, and the registers are the same
@@ -11,9 +12,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "client.h"
 #include "mdp-names.h"
+#include "snapshot.h"
 #include "source.h"
 #include "util/log.h"
 
@@ -26,6 +29,11 @@ struct dbus_source {
         size_t n_msgs;
         void **allocs;
         size_t n_allocs;
+        struct snapshot_map {
+                const void *data;
+                size_t size;
+        } *maps; /* snapshots the records point into */
+        size_t n_maps;
 };
 
 #define SOURCE(s) ((struct dbus_source *)(s))
@@ -81,6 +89,9 @@ static void dbus_free(struct cli_source *base)
         for (size_t i = 0; i < s->n_allocs; i++)
                 free(s->allocs[i]);
         free(s->allocs);
+        for (size_t i = 0; i < s->n_maps; i++)
+                munmap((void *)s->maps[i].data, s->maps[i].size);
+        free(s->maps);
         cli_source_free(s->sysfs);
         sd_bus_flush_close_unref(s->bus);
         free(s);
@@ -130,58 +141,59 @@ static int bad_reply(int r, const char *member)
                                member);
 }
 
-/* ---- IOMMU families, for the parents' IommuFamily ---- */
+/* ---- the snapshot ---- */
 
-struct iommu_family {
-        const char *name, *family;
-};
-
-static int read_iommu_families(struct dbus_source *s, struct iommu_family **ret, size_t *ret_n)
+/* Asks for a snapshot of the given sections (NULL-terminated) and maps it; the mapping
+ * lives as long as the source. Errors are logged. */
+static int snapshot(struct dbus_source *s, const char *const *sections, struct mdp_snapshot_reader *rd)
 {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        struct iommu_family *out = NULL;
-        size_t n = 0;
-        const char *name, *family;
-        int r;
+        struct snapshot_map *maps;
+        const void *data;
+        size_t size, n = 0;
+        int fd, r;
 
-        r = sd_bus_get_property(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Iommus", &e,
-                                &reply, "a(ssa{ss})");
-        sd_bus_error_free(&e);
-        if (r < 0) {
-                *ret = NULL;
-                *ret_n = 0;
-                return 0; /* the family is then derived from the instance's name */
-        }
-        r = keep_msg(s, reply);
+        while (sections[n])
+                n++;
+        r = call(s, "Snapshot", &reply, "as", (unsigned)n, n > 0 ? sections[0] : NULL,
+                 n > 1 ? sections[1] : NULL);
         if (r < 0)
                 return r;
-        r = sd_bus_message_enter_container(reply, 'a', "(ssa{ss})");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "ssa{ss}")) > 0) {
-                struct iommu_family *a;
-
-                r = sd_bus_message_read(reply, "ss", &name, &family);
-                if (r >= 0)
-                        r = sd_bus_message_skip(reply, "a{ss}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        break;
-                a = realloc(out, (n + 1) * sizeof(*out));
-                if (!a) {
-                        r = -ENOMEM;
-                        break;
-                }
-                out = a;
-                out[n++] = (struct iommu_family){name, family};
+        r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return bad_reply(r, "Snapshot");
+        r = mdp_snapshot_map(fd, &data, &size);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Cannot read the snapshot mdevpasidd sent (%m): it must be a sealed, "
+                                       "non-empty memfd; is mdevpasidd the same version as mdevpasidctl?");
+        maps = realloc(s->maps, (s->n_maps + 1) * sizeof(*maps));
+        if (!maps) {
+                munmap((void *)data, size);
+                return log_error_errno(-ENOMEM, "out of memory");
         }
-        if (r < 0) {
-                free(out);
-                return bad_reply(r, "Iommus");
-        }
-        *ret = keep(s, out);
-        *ret_n = out ? n : 0;
+        s->maps = maps;
+        s->maps[s->n_maps++] = (struct snapshot_map){data, size};
+        r = mdp_snapshot_reader_init(rd, data, size);
+        if (r < 0)
+                return bad_reply(r, "Snapshot");
         return 0;
+}
+
+/* Whether an array is sorted already (the daemon sends its records sorted): then it is not
+ * sorted again, which at 16,000 types costs more than reading them. */
+static bool sorted(const void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
+{
+        for (size_t i = 1; i < n; i++)
+                if (compare((const char *)base + (i - 1) * size, (const char *)base + i * size) > 0)
+                        return false;
+        return true;
+}
+
+static void sort(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
+{
+        if (n > 1 && !sorted(base, n, size, compare))
+                qsort(base, n, size, compare);
 }
 
 /* ---- parents and types ---- */
@@ -198,39 +210,7 @@ static int parent_compare(const void *a, const void *b)
         return strcmp(((const struct cli_parent *)a)->name, ((const struct cli_parent *)b)->name);
 }
 
-static int read_type_extra(sd_bus_message *m, struct cli_type *t)
-{
-        const char *key, *v;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "class") || streq(key, "class_basis") || streq(key, "error")) {
-                        r = sd_bus_message_read(m, "v", "s", &v);
-                        if (r < 0)
-                                return r;
-                        if (streq(key, "class"))
-                                t->class = nonempty(v);
-                        else if (streq(key, "class_basis"))
-                                t->class_basis = nonempty(v);
-                        else
-                                t->error = nonempty(v);
-                } else {
-                        r = sd_bus_message_skip(m, "v");
-                        if (r < 0)
-                                return r;
-                }
-                r = sd_bus_message_exit_container(m);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
-
-/* ListDevices(false) gives each type its live instances (sorted: the records come sorted
+/* The active devices give each type its live instances (sorted: the records come sorted
  * by parent, then UUID). */
 static int fill_instances(struct dbus_source *s, struct cli_type *types, size_t n_types)
 {
@@ -265,102 +245,70 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
                         size_t *ret_n)
 {
         struct dbus_source *s = SOURCE(base);
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *preply = NULL, *treply = NULL;
+        struct mdp_snapshot_reader rd;
+        struct mdp_snapshot_record rec;
         struct cli_parent *parents = NULL;
         struct cli_type *types = NULL;
-        struct iommu_family *fams = NULL;
-        size_t n = 0, n_types = 0, n_fams = 0;
+        size_t n = 0, n_types = 0;
         int r;
 
         *ret = NULL;
         *ret_n = 0;
-        r = call(s, "ListParents", &preply, NULL);
+        r = snapshot(s, (const char *const[]){"parents", "types", NULL}, &rd);
         if (r < 0)
                 return r;
-        r = keep_msg(s, preply);
-        if (r < 0)
-                return log_error_errno(r, "out of memory");
-        r = sd_bus_message_enter_container(preply, 'a', "(ssssssi)");
-        while (r >= 0) {
-                struct cli_parent p = {0};
-                const char *devpath, *driver, *subsystem, *pci, *iommu;
-                int32_t group;
+        while ((r = mdp_snapshot_next(&rd, &rec)) > 0) {
+                const char *const *f = rec.field;
+                int64_t num;
 
-                r = sd_bus_message_read(preply, "(ssssssi)", &p.name, &devpath, &driver, &subsystem, &pci,
-                                        &iommu, &group);
-                if (r <= 0)
-                        break;
-                if (only_parent && !streq(only_parent, p.name))
+                if (rec.tag != 'P' && rec.tag != 'T')
                         continue;
-                p.devpath = nonempty(devpath);
-                p.driver = nonempty(driver);
-                p.subsystem = nonempty(subsystem);
-                p.pci_address = nonempty(pci);
-                p.iommu = nonempty(iommu);
-                p.iommu_group = group;
-                r = grow((void **)&parents, n, 16, sizeof(*parents));
+                if (only_parent && !streq(only_parent, f[0]))
+                        continue;
+                r = mdp_snapshot_int(f[rec.tag == 'P' ? 7 : 5], &num);
                 if (r < 0)
                         break;
-                parents[n++] = p;
+                if (rec.tag == 'P') {
+                        r = grow((void **)&parents, n, 64, sizeof(*parents));
+                        if (r < 0)
+                                break;
+                        parents[n++] = (struct cli_parent){
+                                .name = f[0],
+                                .devpath = nonempty(f[1]),
+                                .driver = nonempty(f[2]),
+                                .subsystem = nonempty(f[3]),
+                                .pci_address = nonempty(f[4]),
+                                .iommu = nonempty(f[5]),
+                                .iommu_family = isempty(f[6]) ? "none" : f[6],
+                                .iommu_group = num < INT32_MIN || num > INT32_MAX ? -1 : (int)num,
+                        };
+                } else {
+                        r = grow((void **)&types, n_types, 1024, sizeof(*types));
+                        if (r < 0)
+                                break;
+                        types[n_types++] = (struct cli_type){
+                                .parent = f[0],
+                                .id = f[1],
+                                .name = nonempty(f[2]),
+                                .description = nonempty(f[3]),
+                                .device_api = nonempty(f[4]),
+                                .available_instances = num,
+                                .class = nonempty(f[6]),
+                                .class_basis = nonempty(f[7]),
+                                .error = nonempty(f[8]),
+                        };
+                }
         }
         if (parents && !keep(s, parents))
-                return log_error_errno(-ENOMEM, "out of memory");
+                r = -ENOMEM;
+        if (types && !keep(s, types))
+                r = -ENOMEM;
         if (r < 0)
-                return bad_reply(r, "ListParents");
+                return bad_reply(r, "Snapshot");
         if (n == 0)
                 return 0;
-        qsort(parents, n, sizeof(*parents), parent_compare);
-
-        r = read_iommu_families(s, &fams, &n_fams);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                const char *family = NULL;
-
-                for (size_t k = 0; k < n_fams && parents[i].iommu; k++)
-                        if (streq(fams[k].name, parents[i].iommu))
-                                family = fams[k].family;
-                parents[i].iommu_family =
-                        family ? family
-                               : mdp_iommu_family_to_string(
-                                         parents[i].iommu ? mdp_iommu_family_from_name(parents[i].iommu)
-                                                          : MDP_IOMMU_NONE);
-        }
-
-        r = call(s, "ListTypes", &treply, "s", only_parent ? only_parent : "");
-        if (r < 0)
-                return r;
-        r = keep_msg(s, treply);
-        if (r < 0)
-                return log_error_errno(r, "out of memory");
-        r = sd_bus_message_enter_container(treply, 'a', "(sssssxa{sv})");
-        while (r >= 0 && (r = sd_bus_message_enter_container(treply, 'r', "sssssxa{sv}")) > 0) {
-                struct cli_type t = {0};
-                const char *name, *desc, *api;
-                int64_t avail;
-
-                r = sd_bus_message_read(treply, "sssssx", &t.parent, &t.id, &name, &desc, &api, &avail);
-                if (r >= 0)
-                        r = read_type_extra(treply, &t);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(treply);
-                if (r < 0)
-                        break;
-                t.name = nonempty(name);
-                t.description = nonempty(desc);
-                t.device_api = nonempty(api);
-                t.available_instances = avail;
-                r = grow((void **)&types, n_types, 64, sizeof(*types));
-                if (r < 0)
-                        break;
-                types[n_types++] = t;
-        }
-        if (types && !keep(s, types))
-                return log_error_errno(-ENOMEM, "out of memory");
-        if (r < 0)
-                return bad_reply(r, "ListTypes");
-        if (n_types > 1)
-                qsort(types, n_types, sizeof(*types), type_compare);
+        sort(parents, n, sizeof(*parents), parent_compare);
+        sort(types, n_types, sizeof(*types), type_compare);
         if ((s->flags & CLI_SOURCE_CLASSIFY) && n_types > 0) {
                 r = fill_instances(s, types, n_types);
                 if (r < 0)
@@ -382,67 +330,6 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
 }
 
 /* ---- devices ---- */
-
-static int read_attrs(struct dbus_source *s, sd_bus_message *m, struct cli_device *d)
-{
-        struct cli_attr *attrs = NULL;
-        const char *name, *value;
-        size_t n = 0;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "(ss)");
-        while (r >= 0 && (r = sd_bus_message_read(m, "(ss)", &name, &value)) > 0) {
-                r = grow((void **)&attrs, n, 8, sizeof(*attrs));
-                if (r < 0)
-                        break;
-                attrs[n++] = (struct cli_attr){name, value};
-        }
-        if (attrs && !keep(s, attrs))
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        d->attrs = attrs;
-        d->n_attrs = n;
-        return sd_bus_message_exit_container(m);
-}
-
-static int read_device_extra(sd_bus_message *m, struct cli_device *d)
-{
-        const char *key, *v;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "iommu_group")) {
-                        int32_t g;
-                        r = sd_bus_message_read(m, "v", "i", &g);
-                        d->iommu_group = g;
-                } else if (streq(key, "owner") || streq(key, "state") || streq(key, "class") ||
-                           streq(key, "last_error")) {
-                        r = sd_bus_message_read(m, "v", "s", &v);
-                        if (r >= 0) {
-                                if (streq(key, "owner"))
-                                        d->owner = nonempty(v);
-                                else if (streq(key, "state"))
-                                        d->state = nonempty(v);
-                                else if (streq(key, "class"))
-                                        d->class = nonempty(v);
-                                else
-                                        d->last_error = nonempty(v);
-                        }
-                } else
-                        r = sd_bus_message_skip(m, "v");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
-}
 
 static int uuid_index_compare(const void *a, const void *b)
 {
@@ -613,64 +500,81 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
                         const struct cli_device **ret, size_t *ret_n)
 {
         struct dbus_source *s = SOURCE(base);
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct mdp_snapshot_reader rd;
+        struct mdp_snapshot_record rec;
         struct cli_device *out = NULL;
-        size_t n = 0, cap = 0;
+        struct cli_attr *attrs = NULL;
+        size_t n = 0, cap = 0, n_attrs = 0;
+        char tag = q->defined ? 'd' : 'D';
+        bool taken = false; /* whether the last device record was kept (its attributes are) */
         int r;
 
         *ret = NULL;
         *ret_n = 0;
-        r = call(s, "ListDevices", &reply, "b", (int)q->defined);
+        r = snapshot(s, (const char *const[]){q->defined ? "definitions" : "devices", NULL}, &rd);
         if (r < 0)
                 return r;
-        r = keep_msg(s, reply);
-        if (r < 0)
-                return log_error_errno(r, "out of memory");
-        r = sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}")) > 0) {
-                struct cli_device d = {.iommu_group = -1};
-                const char *uuid, *start;
-                int active, defined;
+        while ((r = mdp_snapshot_next(&rd, &rec)) > 0) {
+                const char *const *f = rec.field;
+                struct cli_device *d;
+                int64_t group;
 
-                r = sd_bus_message_read(reply, "sssbbs", &uuid, &d.parent, &d.type, &active, &defined,
-                                        &start);
-                if (r < 0)
-                        break;
-                if ((q->parent && !streq(q->parent, d.parent)) || (q->uuid && !streq(q->uuid, uuid)) ||
-                    strlen(uuid) >= sizeof(d.uuid)) {
-                        r = sd_bus_message_skip(reply, "a(ss)a{sv}");
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
+                if (rec.tag == 'A') {
+                        if (!taken)
+                                continue;
+                        r = grow((void **)&attrs, n_attrs, 1024, sizeof(*attrs));
+                        if (r < 0)
+                                break;
+                        attrs[n_attrs++] = (struct cli_attr){f[0], f[1]};
+                        /* An index for now: attrs moves as it grows. */
+                        out[n - 1].n_attrs++;
                         continue;
                 }
-                strcpy(d.uuid, uuid);
-                d.active = active;
-                d.defined = defined;
-                d.autostart = streq(start, "auto");
-                r = read_attrs(s, reply, &d);
-                if (r >= 0)
-                        r = read_device_extra(reply, &d);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
+                taken = false;
+                if (rec.tag != tag)
+                        continue;
+                if ((q->parent && !streq(q->parent, f[1])) || (q->uuid && !streq(q->uuid, f[0])))
+                        continue;
+                r = mdp_snapshot_int(f[9], &group);
+                if (r < 0 || strlen(f[0]) >= sizeof(out->uuid)) {
+                        r = -EBADMSG;
                         break;
+                }
                 if (n == cap) {
-                        struct cli_device *a = realloc(out, MAX(16u, cap * 2) * sizeof(*a));
+                        struct cli_device *a = realloc(out, MAX(64u, cap * 2) * sizeof(*a));
                         if (!a) {
                                 r = -ENOMEM;
                                 break;
                         }
                         out = a;
-                        cap = MAX(16u, cap * 2);
+                        cap = MAX(64u, cap * 2);
                 }
-                out[n++] = d;
+                d = &out[n++];
+                *d = (struct cli_device){
+                        .parent = f[1],
+                        .type = f[2],
+                        .active = streq(f[3], "1"),
+                        .defined = streq(f[4], "1"),
+                        .autostart = streq(f[5], "auto"),
+                        .attrs = (const struct cli_attr *)(uintptr_t)n_attrs,
+                        .owner = nonempty(f[6]),
+                        .state = nonempty(f[7]),
+                        .class = nonempty(f[8]),
+                        .iommu_group = group < INT32_MIN || group > INT32_MAX ? -1 : (int)group,
+                        .last_error = nonempty(f[10]),
+                };
+                strcpy(d->uuid, f[0]);
+                taken = true;
         }
         if (out && !keep(s, out))
-                return log_error_errno(-ENOMEM, "out of memory");
+                r = -ENOMEM;
+        if (attrs && !keep(s, attrs))
+                r = -ENOMEM;
         if (r < 0)
-                return bad_reply(r, "ListDevices");
-        if (n > 1)
-                qsort(out, n, sizeof(*out), device_compare);
+                return bad_reply(r, "Snapshot");
+        for (size_t i = 0; i < n; i++)
+                out[i].attrs = out[i].n_attrs > 0 ? &attrs[(uintptr_t)out[i].attrs] : NULL;
+        sort(out, n, sizeof(*out), device_compare);
         if (s->flags & CLI_SOURCE_CLASSIFY) {
                 r = fill_device_objects(s, out, n);
                 if (r < 0)

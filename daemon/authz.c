@@ -43,6 +43,7 @@ static const struct method_action table[] = {
         {"ListParents", NULL},
         {"ListTypes", NULL},
         {"ListDevices", NULL},
+        {"Snapshot", NULL},
         {"Describe", NULL},
         /* org.mdevpasid1.Manager: mdevs */
         {"Define", MDP_ACTION_MANAGE_DEVICES},

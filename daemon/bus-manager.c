@@ -14,6 +14,7 @@
 #include "mdev-backend.h"
 #include "mdp-names.h"
 #include "ops.h"
+#include "snapshot.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "vms.h"
@@ -262,18 +263,15 @@ static int compare_record(const void *a, const void *b)
         return c ? c : strcmp(x->d->uuid, y->d->uuid);
 }
 
-static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* The device records ListDevices(defined) and the snapshot give, sorted by parent, then
+ * UUID. */
+static int collect_device_records(struct manager *m, bool defined, struct record_ref **ret, size_t *ret_n)
 {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_free_ struct device **devs = NULL;
         _cleanup_free_ struct record_ref *recs = NULL;
-        struct manager *m = userdata;
         size_t n, n_recs = 0, cap = 0;
-        int defined, r;
+        int r;
 
-        r = sd_bus_message_read(msg, "b", &defined);
-        if (r < 0)
-                return r;
         r = manager_sorted_devices(m, &devs, &n);
         if (r < 0)
                 return r;
@@ -308,6 +306,25 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
         }
         if (n_recs > 1)
                 qsort(recs, n_recs, sizeof(*recs), compare_record);
+        *ret = TAKE_PTR(recs);
+        *ret_n = n_recs;
+        return 0;
+}
+
+static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ struct record_ref *recs = NULL;
+        struct manager *m = userdata;
+        size_t n_recs;
+        int defined, r;
+
+        r = sd_bus_message_read(msg, "b", &defined);
+        if (r < 0)
+                return r;
+        r = collect_device_records(m, defined, &recs, &n_recs);
+        if (r < 0)
+                return r;
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r < 0)
                 return r;
@@ -320,6 +337,116 @@ static int method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error
                         return r;
         }
         r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* The family of a parent's IOMMU instance, as the Iommus property names it. */
+static const char *parent_iommu_family(struct manager *m, const struct mdp_parent *p)
+{
+        const struct mdp_iommu *iommus = NULL;
+        size_t n = 0;
+
+        if (!p->iommu)
+                return mdp_iommu_family_to_string(MDP_IOMMU_NONE);
+        if (m->iommus)
+                iommus = mdp_host_iommus(m->iommus, &n);
+        for (size_t i = 0; i < n; i++)
+                if (streq(iommus[i].name, p->iommu))
+                        return mdp_iommu_family_to_string(iommus[i].family);
+        return mdp_iommu_family_to_string(mdp_iommu_family_from_name(p->iommu));
+}
+
+static void snapshot_append_parents(struct strbuf *sb, struct manager *m, struct parent **parents, size_t n,
+                                    unsigned sections)
+{
+        if (sections & MDP_SNAPSHOT_PARENTS)
+                for (size_t i = 0; i < n; i++) {
+                        const struct mdp_parent *p = parents[i]->record;
+
+                        mdp_snapshot_record(sb, 'P', MDP_SNAPSHOT_PARENT_FIELDS);
+                        mdp_snapshot_field(sb, p->name);
+                        mdp_snapshot_field(sb, p->devpath);
+                        mdp_snapshot_field(sb, p->driver);
+                        mdp_snapshot_field(sb, p->subsystem);
+                        mdp_snapshot_field(sb, p->pci_address);
+                        mdp_snapshot_field(sb, p->iommu);
+                        mdp_snapshot_field(sb, parent_iommu_family(m, p));
+                        mdp_snapshot_field_int(sb, p->iommu_group);
+                }
+        if (sections & MDP_SNAPSHOT_TYPES)
+                for (size_t i = 0; i < n; i++)
+                        for (size_t k = 0; k < parents[i]->record->n_types; k++) {
+                                const struct mdp_type *t = &parents[i]->record->types[k];
+
+                                mdp_snapshot_record(sb, 'T', MDP_SNAPSHOT_TYPE_FIELDS);
+                                mdp_snapshot_field(sb, parents[i]->name);
+                                mdp_snapshot_field(sb, t->id);
+                                mdp_snapshot_field(sb, t->name);
+                                mdp_snapshot_field(sb, t->description);
+                                mdp_snapshot_field(sb, t->device_api);
+                                mdp_snapshot_field_int(sb, t->available_instances);
+                                mdp_snapshot_field(sb, mdp_mdev_class_to_string(t->class));
+                                mdp_snapshot_field(sb, t->class_basis);
+                                mdp_snapshot_field(sb, t->error);
+                        }
+}
+
+static int method_snapshot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(strbuf_done) struct strbuf sb = {0};
+        _cleanup_close_ int fd = -EBADF;
+        struct manager *m = userdata;
+        unsigned sections = 0;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "s");
+        while (r >= 0 && (r = sd_bus_message_read(msg, "s", &name)) > 0) {
+                unsigned s = mdp_snapshot_section_from_string(name);
+                if (s == 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Unknown snapshot section \"%.64s\": use parents, types, devices "
+                                                 "or definitions (none: all four).",
+                                                 name);
+                sections |= s;
+        }
+        if (r < 0)
+                return r;
+        if (sections == 0)
+                sections = MDP_SNAPSHOT_ALL;
+
+        mdp_snapshot_begin(&sb);
+        if (sections & (MDP_SNAPSHOT_PARENTS | MDP_SNAPSHOT_TYPES)) {
+                _cleanup_free_ struct parent **parents = NULL;
+                size_t n;
+
+                r = manager_sorted_parents(m, &parents, &n);
+                if (r < 0)
+                        return r;
+                snapshot_append_parents(&sb, m, parents, n, sections);
+        }
+        for (int defined = 0; defined <= 1; defined++) {
+                _cleanup_free_ struct record_ref *recs = NULL;
+                size_t n;
+
+                if (!(sections & (defined ? MDP_SNAPSHOT_DEFINITIONS : MDP_SNAPSHOT_DEVICES)))
+                        continue;
+                r = collect_device_records(m, defined, &recs, &n);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < n; i++)
+                        snapshot_append_device(&sb, defined ? 'd' : 'D', recs[i].d, recs[i].def, recs[i].active);
+        }
+        fd = mdp_snapshot_to_memfd(&sb);
+        if (fd < 0)
+                return sd_bus_error_set_errnof(error, fd, "Cannot write the snapshot into a memfd: %m");
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "h", fd); /* sd-bus sends a duplicate */
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -785,6 +912,8 @@ const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_RESULT("a(sssssxa{sv})", types), method_list_types, OPEN),
         SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_ARGS("b", defined),
                                 SD_BUS_RESULT("a(sssbbsa(ss)a{sv})", devices), method_list_devices, OPEN),
+        SD_BUS_METHOD_WITH_ARGS("Snapshot", SD_BUS_ARGS("as", sections), SD_BUS_RESULT("h", snapshot),
+                                method_snapshot, OPEN),
         SD_BUS_METHOD_WITH_ARGS("Define",
                                 SD_BUS_ARGS("s", parent, "s", type, "s", uuid, "b", autostart, "a(ss)",
                                             attrs, "a{sv}", options),

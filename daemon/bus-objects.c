@@ -7,6 +7,7 @@
 
 #include "manager.h"
 #include "mdp-names.h"
+#include "snapshot.h"
 #include "util/macro.h"
 
 /* ---- records shared with the Manager methods ---- */
@@ -59,20 +60,38 @@ static int append_attrs(sd_bus_message *reply, const struct mdp_definition *def)
         return sd_bus_message_close_container(reply);
 }
 
+/* What a device record says, for ListDevices and Snapshot alike. */
+struct device_record {
+        const char *parent, *type, *start, *owner, *state, *class, *last_error;
+        int32_t iommu_group;
+};
+
+static struct device_record device_record(const struct device *d, const struct mdp_definition *def, bool active)
+{
+        return (struct device_record){
+                .parent = def ? def->parent : device_parent(d),
+                .type = active && d->mdev && d->mdev->type_id ? d->mdev->type_id
+                        : def                                 ? def->type
+                                                              : device_type(d),
+                .start = def && def->autostart ? "auto" : "manual",
+                .owner = device_owner_to_string(device_owner(d)),
+                .state = device_state_to_string(d->state),
+                .class = device_class(d),
+                .last_error = d->last_error ? d->last_error : "",
+                .iommu_group = active && d->mdev ? d->mdev->iommu_group : -1,
+        };
+}
+
 int bus_append_device_record(sd_bus_message *reply, const struct device *d, const struct mdp_definition *def,
                              bool active)
 {
-        const char *parent = def ? def->parent : device_parent(d);
-        const char *type = active && d->mdev && d->mdev->type_id ? d->mdev->type_id
-                           : def                                 ? def->type
-                                                                 : device_type(d);
+        struct device_record rec = device_record(d, def, active);
         int r;
 
         r = sd_bus_message_open_container(reply, 'r', "sssbbsa(ss)a{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "sssbbs", d->uuid, parent, type, active, def != NULL,
-                                  def && def->autostart ? "auto" : "manual");
+        r = sd_bus_message_append(reply, "sssbbs", d->uuid, rec.parent, rec.type, active, def != NULL, rec.start);
         if (r < 0)
                 return r;
         r = append_attrs(reply, def);
@@ -81,17 +100,39 @@ int bus_append_device_record(sd_bus_message *reply, const struct device *d, cons
         r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}", "owner", "s",
-                                  device_owner_to_string(device_owner(d)), "state", "s",
-                                  device_state_to_string(d->state), "class", "s", device_class(d),
-                                  "iommu_group", "i", active && d->mdev ? d->mdev->iommu_group : -1,
-                                  "last_error", "s", d->last_error ? d->last_error : "");
+        r = sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}", "owner", "s", rec.owner, "state", "s", rec.state,
+                                  "class", "s", rec.class, "iommu_group", "i", rec.iommu_group, "last_error",
+                                  "s", rec.last_error);
         if (r < 0)
                 return r;
         r = sd_bus_message_close_container(reply);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(reply);
+}
+
+void snapshot_append_device(struct strbuf *sb, char tag, const struct device *d, const struct mdp_definition *def,
+                            bool active)
+{
+        struct device_record rec = device_record(d, def, active);
+
+        mdp_snapshot_record(sb, tag, MDP_SNAPSHOT_DEVICE_FIELDS);
+        mdp_snapshot_field(sb, d->uuid);
+        mdp_snapshot_field(sb, rec.parent);
+        mdp_snapshot_field(sb, rec.type);
+        mdp_snapshot_field(sb, active ? "1" : "0");
+        mdp_snapshot_field(sb, def ? "1" : "0");
+        mdp_snapshot_field(sb, rec.start);
+        mdp_snapshot_field(sb, rec.owner);
+        mdp_snapshot_field(sb, rec.state);
+        mdp_snapshot_field(sb, rec.class);
+        mdp_snapshot_field_int(sb, rec.iommu_group);
+        mdp_snapshot_field(sb, rec.last_error);
+        for (size_t i = 0; def && i < def->n_attrs; i++) {
+                mdp_snapshot_record(sb, 'A', MDP_SNAPSHOT_ATTR_FIELDS);
+                mdp_snapshot_field(sb, def->attrs[i].name);
+                mdp_snapshot_field(sb, def->attrs[i].value);
+        }
 }
 
 /* ---- Parent ---- */

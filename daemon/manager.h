@@ -20,6 +20,7 @@
 #include "profile.h"
 #include "state.h"
 #include "util/hashmap.h"
+#include "util/strbuf.h"
 
 struct authz_query;
 struct manager;
@@ -242,6 +243,10 @@ int bus_device_enumerate(sd_bus *bus, const char *prefix, void *userdata, char *
 int bus_append_type(sd_bus_message *reply, const struct mdp_type *t);
 int bus_append_device_record(sd_bus_message *reply, const struct device *d, const struct mdp_definition *def,
                              bool active);
+/* The same record in a snapshot (lib/snapshot.h): tag 'D' for an active mdev, 'd' for a
+ * definition, then its attributes as 'A' records. */
+void snapshot_append_device(struct strbuf *sb, char tag, const struct device *d, const struct mdp_definition *def,
+                            bool active);
 
 /* describe.c */
 int manager_describe(struct manager *m, char **ret);

@@ -78,6 +78,8 @@ lib_libmdevpasid_la_SOURCES += \
 	lib/engine-render.c \
 	lib/plan-input.h \
 	lib/plan-input.c \
+	lib/snapshot.h \
+	lib/snapshot.c \
 	lib/plan-bus.h \
 	lib/plan-bus.c \
 	lib/pasid.h \
