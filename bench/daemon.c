@@ -195,7 +195,7 @@ static void stop_daemon(pid_t pid)
 
 struct method {
         const char *name, *interface, *member, *path;
-        int args; /* 0 none, 1 "b" false, 2 "b" true, 3 "s" "", 4 PlanVm of one unit */
+        int args; /* 0 none, 1 "b" false, 2 "b" true, 3 "s" "", 4 PlanVm of one unit, 5 "as" sections */
         double *t;
         size_t n;
         bool failed;
@@ -219,6 +219,11 @@ static int call(sd_bus *bus, struct method *m, double *ret_ms)
         case 3:
                 r = sd_bus_call_method(bus, MDP_BUS_NAME, m->path, m->interface, m->member, &error, &reply,
                                        "s", "");
+                break;
+        case 5:
+                /* what `mdevpasidctl list` asks: the reply is a memfd, mapped by the CLI */
+                r = sd_bus_call_method(bus, MDP_BUS_NAME, m->path, m->interface, m->member, &error, &reply,
+                                       "as", 1, "devices");
                 break;
         case 4:
                 r = sd_bus_call_method(bus, MDP_BUS_NAME, m->path, m->interface, m->member, &error, &reply,
@@ -256,6 +261,7 @@ int main(int argc, char **argv)
                 {"ListTypes", MDP_IFACE_MANAGER, "ListTypes", MDP_OBJECT_ROOT, 3},
                 {"ListDevices", MDP_IFACE_MANAGER, "ListDevices", MDP_OBJECT_ROOT, 1},
                 {"ListDevices(defined)", MDP_IFACE_MANAGER, "ListDevices", MDP_OBJECT_ROOT, 2},
+                {"Snapshot(devices)", MDP_IFACE_MANAGER, "Snapshot", MDP_OBJECT_ROOT, 5},
                 {"Describe", MDP_IFACE_MANAGER, "Describe", MDP_OBJECT_ROOT, 0},
                 {"PlanVm(1 mdev, nopasid)", MDP_IFACE_MANAGER, "PlanVm", MDP_OBJECT_ROOT, 4},
         };

@@ -267,16 +267,12 @@ static int compare_record(const void *a, const void *b)
  * UUID. */
 static int collect_device_records(struct manager *m, bool defined, struct record_ref **ret, size_t *ret_n)
 {
-        _cleanup_free_ struct device **devs = NULL;
         _cleanup_free_ struct record_ref *recs = NULL;
-        size_t n, n_recs = 0, cap = 0;
-        int r;
+        size_t n_recs = 0, cap = 0;
+        struct device *d;
 
-        r = manager_sorted_devices(m, &devs, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++) {
-                const struct device *d = devs[i];
+        /* In the hashmap's order: the records are sorted once, at the end. */
+        HASHMAP_FOREACH (d, m->devices, c) {
                 size_t need = defined ? d->n_defs : (d->mdev ? 1 : 0);
 
                 if (n_recs + need > cap) {

@@ -66,46 +66,93 @@ int mdp_json_parse(const char *text, size_t len, int max_depth, json_object **re
         return -EINVAL;
 }
 
+/* The escape JSON needs for c, or NULL when c stands for itself. */
+static const char *json_escape(unsigned char c, char buf[static 8])
+{
+        switch (c) {
+        case '"':
+                return "\\\"";
+        case '\\':
+                return "\\\\";
+        case '\b':
+                return "\\b";
+        case '\f':
+                return "\\f";
+        case '\n':
+                return "\\n";
+        case '\r':
+                return "\\r";
+        case '\t':
+                return "\\t";
+        default:
+                if (c >= 0x20)
+                        return NULL;
+                snprintf(buf, 8, "\\u%04x", c);
+                return buf;
+        }
+}
+
+/* Runs of characters that need no escape go out in one append: per character, the
+ * appends were most of the cost of a large --dumpjson. */
 void mdp_json_write_string(struct strbuf *sb, const char *s)
 {
-        strbuf_append(sb, "\"");
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                switch (*p) {
-                case '"':
-                        strbuf_append(sb, "\\\"");
-                        break;
-                case '\\':
-                        strbuf_append(sb, "\\\\");
-                        break;
-                case '\b':
-                        strbuf_append(sb, "\\b");
-                        break;
-                case '\f':
-                        strbuf_append(sb, "\\f");
-                        break;
-                case '\n':
-                        strbuf_append(sb, "\\n");
-                        break;
-                case '\r':
-                        strbuf_append(sb, "\\r");
-                        break;
-                case '\t':
-                        strbuf_append(sb, "\\t");
-                        break;
-                default:
-                        if (*p < 0x20)
-                                strbuf_printf(sb, "\\u%04x", *p);
-                        else
-                                strbuf_appendn(sb, (const char *)p, 1);
-                }
+        const char *run = s, *esc;
+        char buf[8];
+
+        strbuf_appendn(sb, "\"", 1);
+        for (const char *p = s; *p; p++) {
+                esc = json_escape((unsigned char)*p, buf);
+                if (!esc)
+                        continue;
+                strbuf_appendn(sb, run, (size_t)(p - run));
+                strbuf_append(sb, esc);
+                run = p + 1;
         }
-        strbuf_append(sb, "\"");
+        strbuf_append(sb, run);
+        strbuf_appendn(sb, "\"", 1);
 }
+
+void mdp_json_fput_escaped(FILE *f, const char *s, size_t n)
+{
+        const char *run = s, *end = s + n, *esc;
+        char buf[8];
+
+        for (const char *p = s; p < end; p++) {
+                esc = json_escape((unsigned char)*p, buf);
+                if (!esc)
+                        continue;
+                fwrite_unlocked(run, 1, (size_t)(p - run), f);
+                fputs_unlocked(esc, f);
+                run = p + 1;
+        }
+        fwrite_unlocked(run, 1, (size_t)(end - run), f);
+}
+
+void mdp_json_fput_string(FILE *f, const char *s)
+{
+        fputc_unlocked('"', f);
+        mdp_json_fput_escaped(f, s, strlen(s));
+        fputc_unlocked('"', f);
+}
+
+static const char spaces[] = "                                                                ";
 
 static void indent(struct strbuf *sb, int level)
 {
-        for (int i = 0; i < level; i++)
-                strbuf_append(sb, "  ");
+        for (size_t n = 2 * (size_t)level; n > 0;) {
+                size_t k = MIN(n, sizeof(spaces) - 1);
+                strbuf_appendn(sb, spaces, k);
+                n -= k;
+        }
+}
+
+void mdp_json_fput_indent(FILE *f, int level)
+{
+        for (size_t n = 2 * (size_t)level; n > 0;) {
+                size_t k = MIN(n, sizeof(spaces) - 1);
+                fwrite_unlocked(spaces, 1, k, f);
+                n -= k;
+        }
 }
 
 static void write_value(struct strbuf *sb, json_object *o, int level, bool pretty)

@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "util/macro.h"
 #include "util/strbuf.h"
@@ -29,6 +30,12 @@ void mdp_json_write_pretty(struct strbuf *sb, json_object *o);
 void mdp_json_write_compact(struct strbuf *sb, json_object *o);
 /* A JSON string literal with serde's escaping, quotes included. */
 void mdp_json_write_string(struct strbuf *sb, const char *s);
+/* The same string, and an indent of level (two spaces each, as mdp_json_write_pretty()),
+ * written straight to f: for output too large to build as objects first. */
+void mdp_json_fput_string(FILE *f, const char *s);
+/* n bytes of s escaped, without the quotes. */
+void mdp_json_fput_escaped(FILE *f, const char *s, size_t n);
+void mdp_json_fput_indent(FILE *f, int level);
 
 /* Type-checked getters; NULL / false when the key is missing or of another type. */
 const char *mdp_json_get_string(json_object *o, const char *key);
