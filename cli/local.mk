@@ -18,9 +18,13 @@ cli_mdevpasidctl_SOURCES = \
 	cli/verb-mdev.c \
 	cli/verb-status.c \
 	cli/verb-monitor.c \
-	cli/verb-vm.c
+	cli/verb-vm.c \
+	cli/sd-dlopen.h \
+	cli/sd-dlopen.c
 cli_mdevpasidctl_CFLAGS = $(AM_CFLAGS) $(MDP_LIB_CFLAGS) $(MDP_VIRT_CFLAGS)
-cli_mdevpasidctl_LDADD = $(MDP_VIRT_LIBS) $(MDP_LIB_LIBS)
+# No -lsystemd: cli/sd-dlopen.c loads it when the bus is used (an sd_* function it does not
+# define is a link error here). libdl is in libc since glibc 2.34; -ldl for older ones.
+cli_mdevpasidctl_LDADD = $(MDP_VIRT_LIBS) $(MDP_LIB_LIBS_NO_SYSTEMD) -ldl
 
 # The libvirt qemu hook (issue 7): a real binary in $(pkglibexecdir), linked into libvirt's
 # qemu.d by `make install` (libvirt runs every executable there, ECOSYSTEM.md §1.1). It links

@@ -62,11 +62,14 @@ lib_libmdevpasid_la_SOURCES = \
 	lib/util/uuid.h \
 	lib/util/uuid.c
 lib_libmdevpasid_la_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
-lib_libmdevpasid_la_LIBADD = $(SYSTEMD_LIBS) $(UDEV_LIBS) $(JSONC_LIBS) -ldl # libxml2 is dlopen()ed (lib/domain-xml.c)
+lib_libmdevpasid_la_LIBADD = $(UDEV_LIBS) $(JSONC_LIBS) -ldl # libxml2 is dlopen()ed (lib/domain-xml.c)
 
-# What programs and tests add to link against the library.
+# What programs and tests add to link against the library. libsystemd is not in the
+# library's own LIBADD (libtool would pass it on to every link): mdevpasidctl links
+# $(MDP_LIB_LIBS_NO_SYSTEMD) and loads libsystemd with dlopen() (cli/sd-dlopen.c).
 MDP_LIB_CFLAGS = $(SYSTEMD_CFLAGS) $(UDEV_CFLAGS) $(JSONC_CFLAGS) $(LIBXML_CFLAGS)
-MDP_LIB_LIBS = $(top_builddir)/lib/libmdevpasid.la
+MDP_LIB_LIBS_NO_SYSTEMD = $(top_builddir)/lib/libmdevpasid.la
+MDP_LIB_LIBS = $(MDP_LIB_LIBS_NO_SYSTEMD) $(SYSTEMD_LIBS)
 
 # Strategy engine (IOMMU-SPEC.md §6): pure, no I/O.
 lib_libmdevpasid_la_SOURCES += \

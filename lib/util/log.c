@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 
 #include "util/log.h"
@@ -24,6 +25,36 @@ static int stderr_is_journal(void)
         if (fstat(STDERR_FILENO, &st) < 0)
                 return 0;
         return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* One structured entry. sd_journal_sendv(), not the variadic sd_journal_send(): mdevpasidctl
+ * loads libsystemd only when it talks to the bus (cli/sd-dlopen.c), and its
+ * sd_journal_sendv() fails while the library is not loaded, so a line goes to stderr
+ * instead (which is the journal's stream anyway) rather than loading the library just to
+ * log. A failed send falls back to stderr for the daemon too. */
+static int journal_send(int level, int error, const char *object_field, const char *object_value,
+                        const char *msg)
+{
+        _cleanup_free_ char *m = NULL, *obj = NULL;
+        char prio[32], err[32];
+        struct iovec iov[4];
+        int n = 0;
+
+        if (asprintf(&m, "MESSAGE=%s", msg) < 0)
+                return -ENOMEM;
+        iov[n++] = (struct iovec){ m, strlen(m) };
+        snprintf(prio, sizeof(prio), "PRIORITY=%i", level);
+        iov[n++] = (struct iovec){ prio, strlen(prio) };
+        if (object_field && object_value) {
+                if (asprintf(&obj, "%s=%s", object_field, object_value) < 0)
+                        return -ENOMEM;
+                iov[n++] = (struct iovec){ obj, strlen(obj) };
+        }
+        if (error) {
+                snprintf(err, sizeof(err), "ERRNO=%i", -error);
+                iov[n++] = (struct iovec){ err, strlen(err) };
+        }
+        return sd_journal_sendv(iov, n);
 }
 
 void log_setup(const char *program)
@@ -67,14 +98,7 @@ int log_internalv(int level, int error, const char *object_field, const char *ob
         vsnprintf(msg, sizeof(msg), fmt, ap);
         if (log_to_journal < 0)
                 log_to_journal = stderr_is_journal();
-        if (log_to_journal) {
-                if (object_field && object_value)
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level, "%s=%s", object_field,
-                                        object_value, error ? "ERRNO=%i" : NULL, -error, NULL);
-                else
-                        sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", level,
-                                        error ? "ERRNO=%i" : NULL, -error, NULL);
-        } else
+        if (!log_to_journal || journal_send(level, error, object_field, object_value, msg) < 0)
                 fprintf(stderr, "%s: %s\n", log_program, msg);
         errno = saved;
         return error;
