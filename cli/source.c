@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ctx.h"
 #include "mdp-names.h"
 #include "source.h"
 #include "util/log.h"
@@ -52,6 +53,20 @@ int cli_daemon_open(bool activate, sd_bus **ret)
         "mdevpasidd was not asked: MDEVPASID_ROOT names a tree the system bus's daemon does not serve "     \
         "(set DBUS_SYSTEM_BUS_ADDRESS to the bus of a daemon that does)"
 
+/* Before the bus: when the daemon certainly cannot answer (no bus socket, or no mdevpasidd
+ * holding its lock in the runtime dir), a read goes to sysfs without loading libsystemd
+ * (cli/sd-dlopen.c), which alone costs about 0.5 ms, as much as the whole of "mdevctl list"
+ * on a small host (issue 6). Only for --source=auto: --source=daemon goes the full way, so
+ * its error stays the bus's own. The rule is in mdevpasidctl(8), "--source". */
+static int daemon_state_offline(void)
+{
+        _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *ctx = NULL;
+
+        if (mdp_ctx_new(&ctx) < 0)
+                return -EAGAIN; /* an invalid MDEVPASID_ROOT: the sysfs source reports it */
+        return mdp_client_daemon_state_offline(ctx);
+}
+
 int cli_daemon_for_read(sd_bus **ret, const char **ret_why)
 {
         sd_bus *bus = NULL;
@@ -67,9 +82,14 @@ int cli_daemon_for_read(sd_bus **ret, const char **ret_why)
                 *ret_why = NOT_ASKED_ROOT;
                 return 0;
         }
-        r = mdp_client_open(&bus);
+        r = arg_source == CLI_SOURCE_AUTO ? daemon_state_offline() : -EAGAIN;
         if (r >= 0)
-                state = mdp_client_daemon_state(bus);
+                state = r;
+        else {
+                r = mdp_client_open(&bus);
+                if (r >= 0)
+                        state = mdp_client_daemon_state(bus);
+        }
         if (state == MDP_CLIENT_RUNNING) {
                 *ret = bus;
                 return 1;

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus-errors.h"
 #include "client.h"
+#include "ctx.h"
 #include "mdp-names.h"
 #include "util/strbuf.h"
 
@@ -70,6 +75,43 @@ enum mdp_client_daemon mdp_client_daemon_state(sd_bus *bus)
                 return MDP_CLIENT_RUNNING;
         if (name_activatable(bus) > 0)
                 return MDP_CLIENT_ACTIVATABLE;
+        return MDP_CLIENT_ABSENT;
+}
+
+/* The socket of a bus address that is exactly "unix:path=P" (no other key, no alternative
+ * after ';', no %-escape), else NULL: anything else is left to sd-bus. */
+static const char *plain_unix_path(const char *address)
+{
+        const char *p = startswith(address, "unix:path=");
+
+        if (!p || isempty(p) || strpbrk(p, ",;%"))
+                return NULL;
+        return p;
+}
+
+int mdp_client_daemon_state_offline(const struct mdp_ctx *ctx)
+{
+        const char *address = getenv("DBUS_SYSTEM_BUS_ADDRESS"), *socket_path;
+        _cleanup_free_ char *lock = NULL;
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        socket_path = plain_unix_path(isempty(address) ? MDP_SYSTEM_BUS_DEFAULT_ADDRESS : address);
+        if (socket_path && stat(socket_path, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+                return MDP_CLIENT_NO_BUS;
+        /* The daemon holds LOCK_EX for its whole life (daemon/manager.c); the kernel drops it
+         * when the daemon exits, however it exits. A shared lock we can take means nobody
+         * holds it. A daemon between taking the lock and owning its bus name is "running"
+         * here, and the bus then says it is not, as before. */
+        lock = mdp_path(ctx, MDP_PATH_RUNTIME, MDP_DAEMON_LOCK_FILE);
+        if (!lock)
+                return -EAGAIN;
+        fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? MDP_CLIENT_ABSENT : -EAGAIN;
+        if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+                return -EAGAIN; /* EWOULDBLOCK: a daemon runs; anything else: ask the bus */
+        (void)flock(fd, LOCK_UN);
         return MDP_CLIENT_ABSENT;
 }
 

@@ -12,6 +12,8 @@
 
 #include "util/macro.h"
 
+struct mdp_ctx;
+
 /* Default waits: a read answers from the daemon's model; a mutation may wait for the kernel
  * (the daemon's own start/stop timeouts are 10 s by default, DESIGN.md §3). */
 #define MDP_CLIENT_TIMEOUT_READ_USEC   (10 * 1000000ULL)
@@ -34,6 +36,16 @@ int mdp_client_open(sd_bus **ret);
 /* Where the daemon stands. bus may be NULL (MDP_CLIENT_NO_BUS). Never fails: a question
  * the bus does not answer counts as ABSENT. */
 enum mdp_client_daemon mdp_client_daemon_state(sd_bus *bus);
+/* Where the daemon stands as far as can be told without the bus: nothing is loaded, no
+ * message sent, so a read can skip loading libsystemd (mdevpasidctl, cli/sd-dlopen.c) when
+ * the daemon certainly cannot answer. MDP_CLIENT_NO_BUS: the bus address
+ * (DBUS_SYSTEM_BUS_ADDRESS, else sd-bus's default) is one plain unix:path= socket that does
+ * not exist. MDP_CLIENT_ABSENT: nobody holds the lock mdevpasidd keeps on
+ * <runtime dir>/mdevpasidd.lock while it runs (the runtime dir of ctx: MDEVPASID_ROOT
+ * applies, as for the daemon), or the file does not exist; an activatable daemon counts as
+ * absent, as for reads. -EAGAIN: only the bus can tell (the lock is held, the address is
+ * something else, or a check failed otherwise). */
+int mdp_client_daemon_state_offline(const struct mdp_ctx *ctx);
 /* The sentence for a daemon that cannot be used (NO_BUS/ABSENT), with the fix; static. */
 const char *mdp_client_daemon_state_message(enum mdp_client_daemon state);
 

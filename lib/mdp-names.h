@@ -53,6 +53,12 @@
 #define MDP_HOST_RUNTIME_DIR "/run/mdevpasid"
 #define MDP_HOST_BOOT "/boot"
 
+/* In the runtime dir: mdevpasidd holds an exclusive flock() on it while it runs, so a
+ * reader can tell without the bus that no daemon runs (lib/client.c). */
+#define MDP_DAEMON_LOCK_FILE "mdevpasidd.lock"
+/* sd-bus's system bus when DBUS_SYSTEM_BUS_ADDRESS is not set */
+#define MDP_SYSTEM_BUS_DEFAULT_ADDRESS "unix:path=/run/dbus/system_bus_socket"
+
 #define MDP_CONF_FILE "mdevpasid.conf"
 #define MDP_POLICY_SUBDIR "policy.d"
 #define MDP_PROFILES_SUBDIR "profiles"
