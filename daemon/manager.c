@@ -2,13 +2,16 @@
 /* The manager's life: start-up (coldplug, reconcile, bus, autostart, READY=1), uevents,
  * reload, warnings and the state file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bus-errors.h"
 #include "manager.h"
@@ -17,6 +20,7 @@
 #include "ops.h"
 #include "strv.h"
 #include "udev.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "worker.h"
@@ -554,6 +558,47 @@ void manager_initial_autostart_done(struct manager *m)
                 notify_ready(m);
 }
 
+/* The liveness marker: an exclusive flock() on <runtime dir>/mdevpasidd.lock, held until
+ * exit (the kernel drops it however we exit). mdevpasidctl's reads check it before loading
+ * libsystemd to ask the bus (lib/client.c: mdp_client_daemon_state_offline()): a file
+ * nobody holds means no daemon runs on this runtime dir. Not having it only costs readers
+ * that shortcut, so a failure is a warning; a second daemon finding it held goes on (the
+ * bus name decides which one serves). */
+static void take_lock(struct manager *m)
+{
+        _cleanup_free_ char *dir = mdp_path(m->ctx, MDP_PATH_RUNTIME, NULL);
+        _cleanup_free_ char *path = mdp_path(m->ctx, MDP_PATH_RUNTIME, MDP_DAEMON_LOCK_FILE);
+        int fd, r;
+
+        if (!dir || !path)
+                return;
+        r = mkdir_p(dir, 0755);
+        if (r < 0) {
+                log_warning_errno(r,
+                                  "Cannot create %s (%m): mdevpasidctl will not see that the daemon runs "
+                                  "without asking the bus.",
+                                  dir);
+                return;
+        }
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+                log_warning_errno(errno,
+                                  "Cannot open %s (%m): mdevpasidctl will not see that the daemon runs "
+                                  "without asking the bus.",
+                                  path);
+                return;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno == EWOULDBLOCK)
+                        log_warning("Another mdevpasidd holds %s: it runs on the same runtime directory.",
+                                    path);
+                else
+                        log_warning_errno(errno, "Cannot lock %s: %m", path);
+        }
+        /* Kept even when another daemon holds the lock: it is held either way. */
+        m->lock_fd = fd;
+}
+
 int manager_startup(struct manager *m)
 {
         _cleanup_free_ char *policy_error = NULL, *profile_error = NULL;
@@ -562,6 +607,7 @@ int manager_startup(struct manager *m)
         size_t n = 0, n_undo = 0;
         int r;
 
+        take_lock(m);
         /* The monitor first, so nothing that happens during the scan is lost. */
         r = udev_watch_new(m->event, &udev_callbacks, m, &m->udev);
         if (r < 0)
@@ -727,6 +773,7 @@ int manager_new(const struct manager_options *options, struct manager **ret)
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->lock_fd = -1;
         if (options)
                 m->options = *options;
         else
@@ -797,6 +844,8 @@ struct manager *manager_free(struct manager *m)
         worker_free(m->worker);
         sd_event_unref(m->event);
         mdp_ctx_unref(m->ctx);
+        if (m->lock_fd >= 0)
+                close(m->lock_fd);
         free(m);
         return NULL;
 }

@@ -111,6 +111,7 @@ struct manager {
         sd_bus *bus;
         bool bus_ready; /* objects registered and name requested: signals are sent */
         struct mdp_ctx *ctx;
+        int lock_fd; /* <runtime dir>/mdevpasidd.lock, flock()ed while we run; -1 if not */
         struct manager_options options;
         struct mdp_policy *policy; /* mdevpasid.conf and policy.d */
         struct udev_watch *udev;
