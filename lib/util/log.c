@@ -42,17 +42,17 @@ static int journal_send(int level, int error, const char *object_field, const ch
 
         if (asprintf(&m, "MESSAGE=%s", msg) < 0)
                 return -ENOMEM;
-        iov[n++] = (struct iovec){ m, strlen(m) };
+        iov[n++] = (struct iovec){m, strlen(m)};
         snprintf(prio, sizeof(prio), "PRIORITY=%i", level);
-        iov[n++] = (struct iovec){ prio, strlen(prio) };
+        iov[n++] = (struct iovec){prio, strlen(prio)};
         if (object_field && object_value) {
                 if (asprintf(&obj, "%s=%s", object_field, object_value) < 0)
                         return -ENOMEM;
-                iov[n++] = (struct iovec){ obj, strlen(obj) };
+                iov[n++] = (struct iovec){obj, strlen(obj)};
         }
         if (error) {
                 snprintf(err, sizeof(err), "ERRNO=%i", -error);
-                iov[n++] = (struct iovec){ err, strlen(err) };
+                iov[n++] = (struct iovec){err, strlen(err)};
         }
         return sd_journal_sendv(iov, n);
 }
