@@ -10,6 +10,7 @@ include $(srcdir)/tests/cli.mk
 include $(srcdir)/tests/hook.mk
 include $(srcdir)/tests/fuzz.mk
 include $(srcdir)/tests/authz.mk
+include $(srcdir)/tests/dlopen.mk
 TEST_EXTENSIONS = .sh
 LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
 SH_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/run-test.sh
