@@ -139,9 +139,9 @@ int mdp_snapshot_int(const char *field, int64_t *ret)
                         return -EBADMSG;
                 v = v * 10 + (uint64_t)(*p - '0');
         }
-        if (v > INT64_MAX)
+        if (v > (uint64_t)INT64_MAX + (*field == '-'))
                 return -EBADMSG;
-        *ret = *field == '-' ? -(int64_t)v : (int64_t)v;
+        *ret = *field == '-' ? (int64_t)(0 - v) : (int64_t)v;
         return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,6 +46,7 @@
 
 #include "harness.h"
 #include "mdp-names.h"
+#include "snapshot.h"
 #include "util/macro.h"
 #include "test-help.h"
 
@@ -375,10 +378,121 @@ static char *warnings(struct harness *h)
         return out;
 }
 
+/* Snapshot(sections) mapped: asserts the memfd is sealed against any change and that the
+ * sender cannot be written through (what the CLI relies on when it maps the file). Returns
+ * the mapping's text with NULs as '|' and records on lines ("tag|field|...|"), for
+ * comparisons; sections is NULL-terminated. */
+static char *snapshot_text(struct harness *h, const char *const *sections)
+{
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        struct mdp_snapshot_reader rd;
+        struct mdp_snapshot_record rec;
+        const void *data;
+        size_t size, len = 0;
+        char *out = NULL;
+        FILE *f = open_memstream(&out, &len);
+        int fd, r;
+
+        ck_assert_int_ge(sd_bus_message_new_method_call(harness_bus(h), &m, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                        MDP_IFACE_MANAGER, "Snapshot"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_append_strv(m, (char **)sections), 0);
+        r = sd_bus_call(harness_bus(h), m, 0, &e, &reply);
+        ck_assert_msg(r >= 0, "Snapshot: %s: %s", e.name, e.message);
+        ck_assert_int_ge(sd_bus_message_read(reply, "h", &fd), 0);
+        ck_assert_int_eq(fcntl(fd, F_GET_SEALS), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+        ck_assert_int_eq(mdp_snapshot_map(fd, &data, &size), 0);
+        ck_assert_int_lt(pwrite(fd, "x", 1, 0), 0);
+        ck_assert_int_eq(mdp_snapshot_reader_init(&rd, data, size), 0);
+        while ((r = mdp_snapshot_next(&rd, &rec)) > 0) {
+                unsigned n = rec.tag == 'P' ? MDP_SNAPSHOT_PARENT_FIELDS
+                             : rec.tag == 'T' ? MDP_SNAPSHOT_TYPE_FIELDS
+                             : rec.tag == 'A' ? MDP_SNAPSHOT_ATTR_FIELDS
+                                              : MDP_SNAPSHOT_DEVICE_FIELDS;
+                fputc(rec.tag, f);
+                for (unsigned i = 0; i < n; i++)
+                        fprintf(f, "|%s", rec.field[i]);
+                fputc('\n', f);
+        }
+        ck_assert_int_eq(r, 0);
+        munmap((void *)data, size);
+        fclose(f);
+        sd_bus_message_unref(m);
+        sd_bus_message_unref(reply);
+        return out;
+}
+
+/* ListDevices(defined) in snapshot_text()'s form: every field of every record, attributes
+ * as "A" lines. */
+static char *list_devices_full(struct harness *h, bool defined)
+{
+        sd_bus_message *reply = call_ok(h, "ListDevices", "b", (int)defined);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+
+        ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})"), 0);
+        while (sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}") > 0) {
+                const char *uuid, *parent, *type, *st, *k, *v, *owner = "?", *state = "?", *class = "?",
+                                                            *last_error = "?";
+                _cleanup_free_ char *attrs = NULL;
+                size_t alen = 0;
+                FILE *af = open_memstream(&attrs, &alen);
+                int active, def, group = -2;
+
+                ck_assert_int_ge(
+                        sd_bus_message_read(reply, "sssbbs", &uuid, &parent, &type, &active, &def, &st), 0);
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ss)"), 0);
+                while (sd_bus_message_read(reply, "(ss)", &k, &v) > 0)
+                        fprintf(af, "A|%s|%s\n", k, v);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                fclose(af);
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "{sv}"), 0);
+                while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+                        ck_assert_int_ge(sd_bus_message_read(reply, "s", &k), 0);
+                        if (strcmp(k, "iommu_group") == 0)
+                                ck_assert_int_ge(sd_bus_message_read(reply, "v", "i", &group), 0);
+                        else if (strcmp(k, "owner") == 0)
+                                ck_assert_int_ge(sd_bus_message_read(reply, "v", "s", &owner), 0);
+                        else if (strcmp(k, "state") == 0)
+                                ck_assert_int_ge(sd_bus_message_read(reply, "v", "s", &state), 0);
+                        else if (strcmp(k, "class") == 0)
+                                ck_assert_int_ge(sd_bus_message_read(reply, "v", "s", &class), 0);
+                        else if (strcmp(k, "last_error") == 0)
+                                ck_assert_int_ge(sd_bus_message_read(reply, "v", "s", &last_error), 0);
+                        else
+                                ck_assert_int_ge(sd_bus_message_skip(reply, "v"), 0);
+                        ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                }
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                fprintf(f, "%c|%s|%s|%s|%d|%d|%s|%s|%s|%s|%d|%s\n%s", defined ? 'd' : 'D', uuid, parent, type,
+                        active, def, st, owner, state, class, group, last_error, attrs);
+        }
+        fclose(f);
+        sd_bus_message_unref(reply);
+        return out;
+}
+
+/* Snapshot and ListDevices must say the same, record for record: checked at every
+ * list_devices() of every test, so in every state the tests drive the daemon into. */
+static void assert_snapshot_matches_list(struct harness *h, bool defined)
+{
+        _cleanup_free_ char *list = list_devices_full(h, defined);
+        _cleanup_free_ char *snap =
+                snapshot_text(h, (const char *const[]){defined ? "definitions" : "devices", NULL});
+
+        ck_assert_msg(strcmp(list, snap) == 0, "ListDevices(%d):\n%s\nSnapshot:\n%s", defined, list, snap);
+}
+
 /* ListDevices(defined) as "uuid parent type active defined start owner state" lines. */
 static char *list_devices(struct harness *h, bool defined)
 {
-        sd_bus_message *reply = call_ok(h, "ListDevices", "b", (int)defined);
+        sd_bus_message *reply;
+
+        assert_snapshot_matches_list(h, defined);
+        reply = call_ok(h, "ListDevices", "b", (int)defined);
         char *out = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&out, &len);
@@ -2878,6 +2992,115 @@ START_TEST(test_attributes_in_order)
 }
 END_TEST
 
+/* Snapshot: the sections asked for and nothing else, the same records as ListParents and
+ * ListTypes (ListDevices: at every list_devices()), attributes in order, and a bad section
+ * named in the error. */
+START_TEST(test_snapshot)
+{
+        struct harness *h = start_host();
+        _cleanup_free_ char *all = NULL, *parents = NULL, *types = NULL, *lp = NULL, *lt = NULL, *err = NULL;
+        _cleanup_free_ char *devs = NULL;
+        sd_bus_message *reply;
+        const char *name, *devpath, *driver, *subsystem, *pci, *iommu, *parent, *id, *tname, *desc, *api,
+                *k;
+        int32_t group;
+        int64_t avail;
+        size_t len = 0;
+        FILE *f;
+
+        spawn_daemon(h);
+        sim(h, "attrs mtty mtty-1 assign_adapter assign_domain");
+        sd_bus_message_unref(call_ok(h, "Define", "sssba(ss)a{sv}", "mtty", "mtty-1", U1, 0, 3,
+                                     "assign_adapter", "5", "assign_domain", "6", "assign_adapter", "7", 0));
+        start(h, U1);
+        devs = snapshot_text(h, (const char *const[]){"devices", NULL});
+        ck_assert_msg(strstr(devs, "D|" U1 "|mtty|mtty-1|1|1|manual|") &&
+                              strstr(devs, "A|assign_adapter|5\nA|assign_domain|6\nA|assign_adapter|7\n"),
+                      "%s", devs);
+        /* none: all four sections, in the contract's order */
+        all = snapshot_text(h, (const char *const[]){NULL});
+        ck_assert_msg(all[0] == 'P' && strstr(all, "\nT|") && strstr(all, "\nD|") && strstr(all, "\nd|") &&
+                              strstr(all, "\nT|") < strstr(all, "\nD|") &&
+                              strstr(all, "\nD|") < strstr(all, "\nd|"),
+                      "%s", all);
+        parents = snapshot_text(h, (const char *const[]){"parents", NULL});
+        types = snapshot_text(h, (const char *const[]){"types", NULL});
+        ck_assert_msg(!strstr(parents, "T|") && !strstr(parents, "D|") && !strstr(types, "P|"), "%s%s", parents,
+                      types);
+
+        /* the same records as ListParents (with the family the Iommus property gives) and
+         * ListTypes */
+        {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_message *iommus = NULL;
+                char names[8][64], families[8][16];
+                size_t n_iommus = 0;
+                const char *in, *fam;
+
+                ck_assert_int_ge(sd_bus_get_property(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                     MDP_IFACE_MANAGER, "Iommus", &e, &iommus, "a(ssa{ss})"),
+                                 0);
+                ck_assert_int_ge(sd_bus_message_enter_container(iommus, 'a', "(ssa{ss})"), 0);
+                while (n_iommus < 8 && sd_bus_message_enter_container(iommus, 'r', "ssa{ss}") > 0) {
+                        ck_assert_int_ge(sd_bus_message_read(iommus, "ss", &in, &fam), 0);
+                        snprintf(names[n_iommus], sizeof(names[0]), "%s", in);
+                        snprintf(families[n_iommus++], sizeof(families[0]), "%s", fam);
+                        ck_assert_int_ge(sd_bus_message_skip(iommus, "a{ss}"), 0);
+                        ck_assert_int_ge(sd_bus_message_exit_container(iommus), 0);
+                }
+                sd_bus_message_unref(iommus);
+                reply = call_ok(h, "ListParents", "");
+                f = open_memstream(&lp, &len);
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(ssssssi)"), 0);
+                while (sd_bus_message_read(reply, "(ssssssi)", &name, &devpath, &driver, &subsystem, &pci,
+                                           &iommu, &group) > 0) {
+                        fam = *iommu ? NULL : "none";
+                        for (size_t i = 0; i < n_iommus && !fam; i++)
+                                if (strcmp(names[i], iommu) == 0)
+                                        fam = families[i];
+                        ck_assert_msg(fam, "parent %s: IOMMU %s is not in Iommus", name, iommu);
+                        fprintf(f, "P|%s|%s|%s|%s|%s|%s|%s|%d\n", name, devpath, driver, subsystem, pci,
+                                iommu, fam, group);
+                }
+                fclose(f);
+                sd_bus_message_unref(reply);
+        }
+        ck_assert_str_eq(parents, lp);
+
+        reply = call_ok(h, "ListTypes", "s", "");
+        len = 0;
+        f = open_memstream(&lt, &len);
+        ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "(sssssxa{sv})"), 0);
+        while (sd_bus_message_enter_container(reply, 'r', "sssssxa{sv}") > 0) {
+                const char *class = "", *basis = "", *error = "", *v;
+
+                ck_assert_int_ge(sd_bus_message_read(reply, "sssssx", &parent, &id, &tname, &desc, &api, &avail),
+                                 0);
+                ck_assert_int_ge(sd_bus_message_enter_container(reply, 'a', "{sv}"), 0);
+                while (sd_bus_message_read(reply, "{sv}", &k, "s", &v) > 0) {
+                        if (strcmp(k, "class") == 0)
+                                class = v;
+                        else if (strcmp(k, "class_basis") == 0)
+                                basis = v;
+                        else if (strcmp(k, "error") == 0)
+                                error = v;
+                }
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                ck_assert_int_ge(sd_bus_message_exit_container(reply), 0);
+                fprintf(f, "T|%s|%s|%s|%s|%s|%" PRId64 "|%s|%s|%s\n", parent, id, tname, desc, api, avail, class,
+                        basis, error);
+        }
+        fclose(f);
+        sd_bus_message_unref(reply);
+        ck_assert_str_eq(types, lt);
+
+        /* a section nobody knows is refused, by name; nothing else is sent */
+        err = call_err(h, SD_BUS_ERROR_INVALID_ARGS, "Snapshot", "as", 2, "devices", "gadgets");
+        ck_assert_msg(strstr(err, "\"gadgets\"") && strstr(err, "definitions"), "%s", err);
+        harness_stop(h);
+}
+END_TEST
+
 /* Reload, Undefine and Modify while operations are in flight (a start waiting for a device
  * that never appears, a removal blocked by a VFIO user): the operations still end the way
  * they would have, and nothing is left half-done. */
@@ -2968,6 +3191,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_parent_gone_with_queued_creates);
         tcase_add_test(tc, test_storm);
         tcase_add_test(tc, test_attributes_in_order);
+        tcase_add_test(tc, test_snapshot);
         tcase_add_test(tc, test_changes_during_operations);
         suite_add_tcase(s, tc);
 

@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctx.h"
+#include "snapshot.h"
 #include "test-help.h"
 #include "util/fileio.h"
 #include "util/hashmap.h"
@@ -199,6 +201,96 @@ START_TEST(test_strbuf)
 }
 END_TEST
 
+/* The snapshot format (lib/snapshot.h): written, sealed, mapped and read back; short
+ * records read as "" (an older daemon), unknown tags and extra fields are skipped (a newer
+ * one), and broken files are refused rather than read past their end. */
+START_TEST(test_snapshot_format)
+{
+        static const char magic[] = MDP_SNAPSHOT_MAGIC;
+        struct strbuf sb = {0};
+        struct mdp_snapshot_reader rd;
+        struct mdp_snapshot_record rec;
+        const void *map;
+        size_t size;
+        int64_t v;
+        int fd;
+
+        mdp_snapshot_begin(&sb);
+        mdp_snapshot_record(&sb, 'P', 3);
+        mdp_snapshot_field(&sb, "mtty");
+        mdp_snapshot_field(&sb, NULL);
+        mdp_snapshot_field_int(&sb, -1);
+        mdp_snapshot_record(&sb, 'Z', 1); /* a tag from a later version */
+        mdp_snapshot_field(&sb, "future");
+        mdp_snapshot_record(&sb, 'A', 2);
+        mdp_snapshot_field(&sb, "name");
+        mdp_snapshot_field_int(&sb, INT64_MIN);
+        fd = mdp_snapshot_to_memfd(&sb);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_lt(write(fd, "x", 1), 0);
+        ck_assert_int_lt(ftruncate(fd, 1), 0);
+        ck_assert_int_eq(mdp_snapshot_map(fd, &map, &size), 0);
+        ck_assert_uint_eq(size, sb.len);
+        ck_assert_int_eq(mdp_snapshot_reader_init(&rd, map, size), 0);
+        ck_assert_int_eq(mdp_snapshot_next(&rd, &rec), 1);
+        ck_assert_int_eq(rec.tag, 'P');
+        ck_assert_str_eq(rec.field[0], "mtty");
+        ck_assert_str_eq(rec.field[1], "");
+        ck_assert_int_eq(mdp_snapshot_int(rec.field[2], &v), 0);
+        ck_assert_int_eq(v, -1);
+        ck_assert_str_eq(rec.field[3], ""); /* not in the record: not known */
+        ck_assert_int_eq(mdp_snapshot_next(&rd, &rec), 1);
+        ck_assert_int_eq(rec.tag, 'Z');
+        ck_assert_int_eq(mdp_snapshot_next(&rd, &rec), 1);
+        ck_assert_int_eq(mdp_snapshot_int(rec.field[1], &v), 0);
+        ck_assert(v == INT64_MIN);
+        ck_assert_int_eq(mdp_snapshot_next(&rd, &rec), 0);
+        munmap((void *)map, size);
+        close(fd);
+
+        /* an unsealed file is not mapped: it could shrink under the reader */
+        fd = memfd_create("unsealed", MFD_CLOEXEC);
+        ck_assert_int_eq(write(fd, sb.buf, sb.len), (ssize_t)sb.len);
+        ck_assert_int_eq(mdp_snapshot_map(fd, &map, &size), -EPERM);
+        close(fd);
+        strbuf_done(&sb);
+
+        /* broken files */
+        ck_assert_int_eq(mdp_snapshot_reader_init(&rd, "mdevpasid-snapshot 2\n", 21), -EBADMSG);
+        ck_assert_int_eq(mdp_snapshot_reader_init(&rd, magic, 5), -EBADMSG);
+        {
+                static const struct {
+                        const char *bytes;
+                        size_t len;
+                } bad[] = {
+                        {"P\0" "2\0" "a\0", 6},        /* one field short of its count */
+                        {"P\0" "1\0" "abc", 7},         /* no NUL at the end */
+                        {"P\0" "-1\0", 5},              /* negative count */
+                        {"P\0" "x\0", 4},               /* count not a number */
+                        {"PQ\0" "0\0", 5},              /* tag of two letters */
+                        {"P\0" "99999999999999999999\0", 23}, /* count past any file */
+                        {"P", 1},
+                };
+                for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                        char buf[64];
+
+                        memcpy(buf, magic, sizeof(magic) - 1);
+                        memcpy(buf + sizeof(magic) - 1, bad[i].bytes, bad[i].len);
+                        ck_assert_int_eq(mdp_snapshot_reader_init(&rd, buf, sizeof(magic) - 1 + bad[i].len), 0);
+                        ck_assert_msg(mdp_snapshot_next(&rd, &rec) == -EBADMSG, "bad[%zu] read", i);
+                }
+        }
+        ck_assert_int_eq(mdp_snapshot_int("", &v), -EBADMSG);
+        ck_assert_int_eq(mdp_snapshot_int("-", &v), -EBADMSG);
+        ck_assert_int_eq(mdp_snapshot_int("12a", &v), -EBADMSG);
+        ck_assert_int_eq(mdp_snapshot_int("9223372036854775808", &v), -EBADMSG);
+        ck_assert_int_eq(mdp_snapshot_int("9223372036854775807", &v), 0);
+        ck_assert(v == INT64_MAX);
+        ck_assert_uint_eq(mdp_snapshot_section_from_string("definitions"), MDP_SNAPSHOT_DEFINITIONS);
+        ck_assert_uint_eq(mdp_snapshot_section_from_string("Definitions"), 0);
+}
+END_TEST
+
 START_TEST(test_paths)
 {
         _cleanup_(mdp_ctx_unrefp) struct mdp_ctx *host = NULL, *rooted = NULL;
@@ -240,6 +332,7 @@ static Suite *util_suite(void)
         tcase_add_test(tc, test_hashmap);
         tcase_add_test(tc, test_strbuf);
         tcase_add_test(tc, test_paths);
+        tcase_add_test(tc, test_snapshot_format);
         suite_add_tcase(s, tc);
         return s;
 }

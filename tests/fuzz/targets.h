@@ -14,6 +14,7 @@
         X(iommu)                                                                                            \
         X(json)                                                                                             \
         X(pci_caps)                                                                                         \
+        X(snapshot)                                                                                         \
         X(state)                                                                                            \
         X(sysfs)                                                                                            \
         X(uuid)
