@@ -22,6 +22,7 @@ struct sysfs_source {
         struct mdp_ctx *ctx;
         struct mdp_profiles *profiles;
         struct mdp_host *parents_host, *mdevs_host;
+        unsigned flags;
         struct mdp_host *hw_host; /* IOMMU instances and kernel features */
         struct mdp_parent *one_parent; /* parents(only_parent) */
         struct mdp_mdev *one_mdev;     /* devices() for one UUID */
@@ -438,7 +439,9 @@ static int sysfs_devices(struct cli_source *base, const struct cli_device_query 
                 } else if (r != -ENOENT && r != -EINVAL)
                         return scan_error(s, r);
         } else {
-                r = host_get(s, &s->mdevs_host, MDP_SCAN_MDEVS);
+                /* mdevctl's verbs show a device's parent and type only */
+                r = host_get(s, &s->mdevs_host,
+                             MDP_SCAN_MDEVS | (s->flags & CLI_SOURCE_CLASSIFY ? 0 : MDP_SCAN_MDEVS_BRIEF));
                 if (r < 0)
                         return r;
                 mdevs = mdp_host_mdevs(s->mdevs_host, &n_mdevs);
@@ -617,6 +620,7 @@ int cli_source_sysfs_new(unsigned flags, struct cli_source **ret)
         if (!s)
                 return log_error_errno(-ENOMEM, "out of memory");
         s->base.ops = &sysfs_ops;
+        s->flags = flags;
         r = mdp_ctx_new(&s->ctx);
         if (r < 0) {
                 free(s);

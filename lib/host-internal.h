@@ -115,6 +115,7 @@ struct scan_cache {
         size_t n_parents;
         struct hashmap *parent_drivers; /* parent name -> struct parent_driver_entry */
         struct vfio_group_index vfio;
+        bool brief; /* MDP_SCAN_MDEVS_BRIEF */
 };
 void scan_cache_done(struct scan_cache *c);
 

@@ -258,13 +258,15 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
         char gtype[ATTR_SHORT_MAX + 1], vfio_group[64], vfio_dev[ATTR_SHORT_MAX + 1];
         char pdriver[ATTR_SHORT_MAX + 1], basis[512];
         bool have_devpath = false, have_gname = false, have_gtype = false;
+        /* What mdevctl's list shows and no more: the parent and the type. */
+        bool brief = cache && cache->brief;
         _cleanup_close_ int dfd = -1;
         struct strpack pack = {0};
         int r;
 
         if (!mdp_uuid_is_canonical(uuid))
                 return -EINVAL;
-        parent[0] = type[0] = driver[0] = vfio_group[0] = vfio_dev[0] = pdriver[0] = '\0';
+        parent[0] = type[0] = driver[0] = vfio_group[0] = vfio_dev[0] = pdriver[0] = basis[0] = '\0';
         (void)path_fmt(rel, sizeof(rel), "%s/%s", MDP_SYSFS_MDEV_DEVICES, uuid);
         r = link_read(sysfs_fd, rel, target, sizeof(target));
         if (r == 0)
@@ -308,6 +310,8 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
                 else if (r < 0)
                         record_error_at(&e, rel, MDP_LINK_MDEV_TYPE, "%s",
                                         r == -EINVAL ? "not a symbolic link to a type" : strerror(-r));
+                if (brief)
+                        goto read;
                 r = link_basename(dfd, MDP_LINK_DRIVER, driver, sizeof(driver));
                 if (r < 0)
                         record_error_at(&e, rel, MDP_LINK_DRIVER, "%s",
@@ -322,6 +326,8 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
                 read_vfio_dev(&e, dfd, rel, vfio_dev, &m.vfio_cdev);
         }
 
+        if (brief)
+                goto read;
         if (m.iommu_group >= 0) {
                 group_info(sysfs_fd, cache, m.iommu_group, gname, gtype, sizeof(gname), &have_gname,
                            &have_gtype);
@@ -336,6 +342,7 @@ int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct sc
         }
         classify(ctx, pdriver[0] ? pdriver : NULL, type[0] ? type : NULL, have_gname ? gname : NULL,
                  &m.class, basis, sizeof(basis));
+read:
 
         memcpy(m.uuid, uuid, MDP_UUID_STRING_MAX);
         strpack_add(&pack, &m.parent, parent[0] ? parent : NULL);

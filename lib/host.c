@@ -157,13 +157,14 @@ static int scan_groups(struct mdp_host *h, int sfd, struct record_errors *e)
         return 0;
 }
 
-static int scan_mdevs(struct mdp_host *h, int sfd, struct record_errors *e)
+static int scan_mdevs(struct mdp_host *h, int sfd, bool brief, struct record_errors *e)
 {
         struct scan_cache cache = {
                 .groups = h->groups,
                 .n_groups = h->n_groups,
                 .parents = h->parents,
                 .n_parents = h->n_parents,
+                .brief = brief,
         };
         _cleanup_free_ char **names = NULL;
         size_t n = 0;
@@ -289,7 +290,7 @@ _public_ int mdp_host_scan_parts(struct mdp_ctx *ctx, unsigned parts, struct mdp
         if (r >= 0 && (parts & MDP_SCAN_PARENTS))
                 r = scan_parents(h, sfd, &e);
         if (r >= 0 && (parts & MDP_SCAN_MDEVS))
-                r = scan_mdevs(h, sfd, &e);
+                r = scan_mdevs(h, sfd, parts & MDP_SCAN_MDEVS_BRIEF, &e);
         if (r >= 0 && (parts & MDP_SCAN_KERNEL))
                 r = scan_kernel(h);
         if (r >= 0 && (parts & MDP_SCAN_IOMMUS))
