@@ -103,7 +103,10 @@ int cli_sd_load(void)
                 return 0;
         if (sd.error)
                 return sd.error;
-        h = dlopen(LIBSYSTEMD_SONAME, RTLD_NOW | RTLD_LOCAL);
+        /* RTLD_LAZY, as when it was linked: binding all of libsystemd's and its libraries'
+         * functions up front was a third of a `list`'s instructions. The sd_* functions we
+         * call are all looked up below, so a missing one is still found here. */
+        h = dlopen(LIBSYSTEMD_SONAME, RTLD_LAZY | RTLD_LOCAL);
         if (!h) {
                 const char *e = dlerror();
                 sd.error = -ENOPKG;

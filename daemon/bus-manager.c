@@ -389,10 +389,108 @@ static void snapshot_append_parents(struct strbuf *sb, struct manager *m, struct
                         }
 }
 
+/* ---- the snapshot cache ----
+ *
+ * Rendering a snapshot of 1,000 devices is most of what `mdevpasidctl list` waits for, and
+ * nothing in it changes while the daemon only answers reads. So each answer is kept, by
+ * section set, until the event loop dispatches anything that is not a read-only method call:
+ * a uevent, a worker's result, a timer, a signal, a polkit reply, any other method. That rule
+ * needs no list of the places that change the model (any of them runs from some dispatched
+ * event), only this list of calls that change nothing. A post source of the highest priority
+ * runs right after every dispatched event, before the next one, and drops the cache unless
+ * the bus filter marked that event read-only (sd-event dispatches one source per iteration;
+ * sd-bus processes one message per dispatch). */
+
+static bool read_only_call(sd_bus_message *msg)
+{
+        static const char *const manager_reads[] = {"Snapshot", "ListParents", "ListTypes", "ListDevices",
+                                                    "Describe", "ListVms"};
+        const char *iface = sd_bus_message_get_interface(msg), *member = sd_bus_message_get_member(msg);
+
+        if (!sd_bus_message_is_method_call(msg, NULL, NULL) || !iface || !member)
+                return false;
+        if (streq(iface, MDP_IFACE_MANAGER)) {
+                for (size_t i = 0; i < ELEMENTSOF(manager_reads); i++)
+                        if (streq(member, manager_reads[i]))
+                                return true;
+                return false;
+        }
+        return streq(iface, "org.freedesktop.DBus.Peer") || streq(iface, "org.freedesktop.DBus.Introspectable") ||
+               (streq(iface, "org.freedesktop.DBus.Properties") && !streq(member, "Set")) ||
+               (streq(iface, "org.freedesktop.DBus.ObjectManager") && streq(member, "GetManagedObjects"));
+}
+
+static int snapshot_filter(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        struct manager *m = userdata;
+
+        m->dispatch_read_only = read_only_call(msg);
+        return 0;
+}
+
+void manager_snapshot_cache_clear(struct manager *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->snapshot_cache); i++)
+                if (m->snapshot_cached[i]) {
+                        strbuf_done(&m->snapshot_cache[i]);
+                        m->snapshot_cached[i] = false;
+                }
+}
+
+static int snapshot_post(sd_event_source *s, void *userdata)
+{
+        struct manager *m = userdata;
+
+        if (!m->dispatch_read_only)
+                manager_snapshot_cache_clear(m);
+        m->dispatch_read_only = false;
+        return 0;
+}
+
+static int snapshot_cache_install(struct manager *m)
+{
+        int r;
+
+        r = sd_bus_add_filter(m->bus, NULL, snapshot_filter, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_post(m->event, &m->snapshot_post, snapshot_post, m);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_priority(m->snapshot_post, INT64_MIN);
+}
+
+static void snapshot_render(struct manager *m, unsigned sections, struct strbuf *sb)
+{
+        mdp_snapshot_begin(sb);
+        if (sections & (MDP_SNAPSHOT_PARENTS | MDP_SNAPSHOT_TYPES)) {
+                _cleanup_free_ struct parent **parents = NULL;
+                size_t n;
+
+                if (manager_sorted_parents(m, &parents, &n) < 0) {
+                        sb->oom = true;
+                        return;
+                }
+                snapshot_append_parents(sb, m, parents, n, sections);
+        }
+        for (int defined = 0; defined <= 1; defined++) {
+                _cleanup_free_ struct record_ref *recs = NULL;
+                size_t n;
+
+                if (!(sections & (defined ? MDP_SNAPSHOT_DEFINITIONS : MDP_SNAPSHOT_DEVICES)))
+                        continue;
+                if (collect_device_records(m, defined, &recs, &n) < 0) {
+                        sb->oom = true;
+                        return;
+                }
+                for (size_t i = 0; i < n; i++)
+                        snapshot_append_device(sb, defined ? 'd' : 'D', recs[i].d, recs[i].def, recs[i].active);
+        }
+}
+
 static int method_snapshot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(strbuf_done) struct strbuf sb = {0};
         _cleanup_close_ int fd = -EBADF;
         struct manager *m = userdata;
         unsigned sections = 0;
@@ -413,30 +511,16 @@ static int method_snapshot(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         if (sections == 0)
                 sections = MDP_SNAPSHOT_ALL;
-
-        mdp_snapshot_begin(&sb);
-        if (sections & (MDP_SNAPSHOT_PARENTS | MDP_SNAPSHOT_TYPES)) {
-                _cleanup_free_ struct parent **parents = NULL;
-                size_t n;
-
-                r = manager_sorted_parents(m, &parents, &n);
-                if (r < 0)
-                        return r;
-                snapshot_append_parents(&sb, m, parents, n, sections);
+        if (!m->snapshot_cached[sections]) {
+                snapshot_render(m, sections, &m->snapshot_cache[sections]);
+                if (m->snapshot_cache[sections].oom) {
+                        strbuf_done(&m->snapshot_cache[sections]);
+                        return -ENOMEM;
+                }
+                m->snapshot_cached[sections] = true;
         }
-        for (int defined = 0; defined <= 1; defined++) {
-                _cleanup_free_ struct record_ref *recs = NULL;
-                size_t n;
-
-                if (!(sections & (defined ? MDP_SNAPSHOT_DEFINITIONS : MDP_SNAPSHOT_DEVICES)))
-                        continue;
-                r = collect_device_records(m, defined, &recs, &n);
-                if (r < 0)
-                        return r;
-                for (size_t i = 0; i < n; i++)
-                        snapshot_append_device(&sb, defined ? 'd' : 'D', recs[i].d, recs[i].def, recs[i].active);
-        }
-        fd = mdp_snapshot_to_memfd(&sb);
+        /* A memfd of its own for each caller: a shared one would share its file offset. */
+        fd = mdp_snapshot_to_memfd(&m->snapshot_cache[sections]);
         if (fd < 0)
                 return sd_bus_error_set_errnof(error, fd, "Cannot write the snapshot into a memfd: %m");
         r = sd_bus_message_new_method_return(msg, &reply);
@@ -952,6 +1036,9 @@ int manager_connect_bus(struct manager *m)
         r = authz_install(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot install the authorization filter: %m");
+        r = snapshot_cache_install(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot install the snapshot cache's filter: %m");
         /* Register objects first, then take the name (STYLE.md "D-Bus"). */
         r = sd_bus_add_object_vtable(m->bus, NULL, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, manager_vtable, m);
         if (r < 0)

@@ -817,6 +817,8 @@ struct manager *manager_free(struct manager *m)
         if (!m)
                 return NULL;
         m->warnings_defer = sd_event_source_disable_unref(m->warnings_defer);
+        m->snapshot_post = sd_event_source_disable_unref(m->snapshot_post);
+        manager_snapshot_cache_clear(m);
         m->bus_ready = false;
         authz_free_all(m);
         sd_bus_flush_close_unref(m->bus);

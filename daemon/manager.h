@@ -112,6 +112,12 @@ struct manager {
         bool bus_ready; /* objects registered and name requested: signals are sent */
         struct mdp_ctx *ctx;
         int lock_fd; /* <runtime dir>/mdevpasidd.lock, flock()ed while we run; -1 if not */
+        /* Snapshot answers by section set, kept while only read-only calls are dispatched
+         * (bus-manager.c, "snapshot cache"). */
+        struct strbuf snapshot_cache[16];
+        bool snapshot_cached[16];
+        bool dispatch_read_only; /* the event just dispatched was a read-only method call */
+        sd_event_source *snapshot_post;
         struct manager_options options;
         struct mdp_policy *policy; /* mdevpasid.conf and policy.d */
         struct udev_watch *udev;
@@ -229,6 +235,8 @@ extern const struct parent *bus_parent_removing;
 
 /* bus-manager.c, bus-objects.c */
 int manager_connect_bus(struct manager *m);
+/* Drops the cached Snapshot answers. */
+void manager_snapshot_cache_clear(struct manager *m);
 extern const sd_bus_vtable manager_vtable[];
 extern const sd_bus_vtable parent_vtable[];
 extern const sd_bus_vtable device_vtable[];
