@@ -3094,6 +3094,33 @@ START_TEST(test_snapshot)
         sd_bus_message_unref(reply);
         ck_assert_str_eq(types, lt);
 
+        /* the daemon keeps answers while only reads come (daemon/bus-manager.c): a device
+         * another tool creates, a uevent and no call of ours, must show in the next one */
+        {
+                _cleanup_free_ char *path = device_path(U2), *before = NULL, *again = NULL, *after = NULL;
+                _cleanup_free_ char *types_after = NULL, *ppath = parent_path("mtty");
+                struct harness_watch *added = harness_watch_signal(h, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                                   "org.freedesktop.DBus.ObjectManager",
+                                                                   "InterfacesAdded");
+                struct harness_watch *changed = harness_watch_signal(h, MDP_BUS_NAME, ppath,
+                                                                     "org.freedesktop.DBus.Properties",
+                                                                     "PropertiesChanged");
+
+                before = snapshot_text(h, (const char *const[]){"devices", "types", NULL});
+                again = snapshot_text(h, (const char *const[]){"devices", "types", NULL});
+                ck_assert_str_eq(before, again);
+                ck_assert(!strstr(before, U2));
+                sim(h, "create mtty mtty-2 " U2);
+                sd_bus_message_unref(wait_signal_arg0(added, "InterfacesAdded", path));
+                after = snapshot_text(h, (const char *const[]){"devices", "types", NULL});
+                ck_assert_msg(strstr(after, "D|" U2 "|mtty|mtty-2|1|0|manual|foreign|"), "%s", after);
+                /* and the types' available instances moved with it */
+                sd_bus_message_unref(wait_signal_arg0(changed, "PropertiesChanged", MDP_IFACE_PARENT));
+                types_after = snapshot_text(h, (const char *const[]){"types", NULL});
+                ck_assert_msg(strcmp(types_after, types) != 0, "%s", types_after);
+                assert_snapshot_matches_list(h, false);
+        }
+
         /* a section nobody knows is refused, by name; nothing else is sent */
         err = call_err(h, SD_BUS_ERROR_INVALID_ARGS, "Snapshot", "as", 2, "devices", "gadgets");
         ck_assert_msg(strstr(err, "\"gadgets\"") && strstr(err, "definitions"), "%s", err);
