@@ -50,6 +50,18 @@ loaded list && fail "list with no bus socket loaded libsystemd"
 grep -q "note: the D-Bus system bus cannot be reached; reading sysfs directly" "$TMP/err" ||
         fail "list with no bus socket: no note: $(cat "$TMP/err")"
 cmp -s "$TMP/out" "$TMP/sysfs" || fail "list with no bus socket differs from list --source=sysfs"
+# Under systemd (JOURNAL_STREAM names stderr) lines go to the journal, but not by loading
+# libsystemd just to log: while it is not loaded they stay on stderr.
+: >"$TMP/err"
+export JOURNAL_STREAM="$(stat -c '%d:%i' "$TMP/err")"
+rm -rf "$TMP/ld" && mkdir "$TMP/ld"
+LD_DEBUG=libs LD_DEBUG_OUTPUT="$TMP/ld/trace" "$CLI_BIN" list >"$TMP/out" 2>>"$TMP/err" ||
+        fail "list with JOURNAL_STREAM failed"
+cat "$TMP/ld"/trace.* | grep -q 'calling init: .*libsystemd\.so\.0' &&
+        fail "list with stderr the journal's stream loaded libsystemd to log"
+grep -q "note: the D-Bus system bus cannot be reached" "$TMP/err" ||
+        fail "list with JOURNAL_STREAM: the note is not on stderr: $(cat "$TMP/err")"
+unset JOURNAL_STREAM
 # --source=daemon and changes always go the full way (their errors are the bus's own).
 loaded --source=daemon list || fail "list --source=daemon did not load libsystemd"
 [ $rc = 1 ] || fail "list --source=daemon with no bus: exit $rc, expected 1"
