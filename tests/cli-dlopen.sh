@@ -25,6 +25,12 @@ loaded() {
         cat "$TMP/ld"/trace.* | grep -q 'calling init: .*libsystemd\.so\.0'
 }
 
+# hold_lock: another process holds $LOCK (LOCK_EX) until "kill $HOLDER": flock(1) on an fd,
+# then exec, so the holder is that one process (flock FILE CMD would leave CMD behind).
+hold_lock() {
+        sh -c 'exec 9<"$1" && flock -x 9 && exec sleep 600' hold-lock "$LOCK" &
+        HOLDER=$!
+}
 HOLDER=
 cleanup() {
         [ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
@@ -90,8 +96,7 @@ grep -q "note: mdevpasidd is not running" "$TMP/err" || fail "list, free lock: n
 # The same without MDEVPASID_ROOT and a lock in the host's /run is not tested (the host's).
 
 # 2c. The lock held (by flock(1), not a daemon): the bus is asked, and says there is no bus.
-flock "$LOCK" sleep 600 &
-HOLDER=$!
+hold_lock
 i=0
 while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 200 ]; do
         sleep 0.05
@@ -161,8 +166,7 @@ loaded define -u 4b20d080-1b54-4048-85b3-a6a62d165c01 -p mtty -t mtty-1 ||
 [ $rc = 1 ] && grep -q 'mdevpasidd is not running.*systemctl start mdevpasidd' "$TMP/err" ||
         fail "define after the daemon exited: exit $rc, $(cat "$TMP/err")"
 # A lock held by someone else: the bus is asked, and says nobody owns the name.
-flock "$LOCK" sleep 600 &
-HOLDER=$!
+hold_lock
 i=0
 while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 200 ]; do
         sleep 0.05
