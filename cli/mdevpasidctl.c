@@ -21,6 +21,7 @@ const char *arg_verb;
 bool arg_defined;
 bool arg_dumpjson;
 bool arg_verbose;
+bool arg_wait;
 const char *arg_parent;
 char arg_uuid[MDP_UUID_STRING_MAX];
 const char *arg_viommu;
@@ -42,6 +43,7 @@ enum {
         ARG_ADDATTR,
         ARG_DELATTR,
         ARG_VALUE,
+        ARG_WAIT,
 };
 
 struct cli_option {
@@ -75,6 +77,8 @@ static const struct cli_option all_options[] = {
         {ARG_VALUE, "value", required_argument, "VALUE", "The value of --addattr"},
         {'i', "index", required_argument, "N", "Position for --addattr/--delattr (0 is the first)"},
         {'l', "live", no_argument, NULL, "Change the running device (not supported: fails saying so)"},
+        {ARG_WAIT, "wait", no_argument, NULL,
+         "Wait until mdevpasidd's autostart has nothing in progress (progress on a terminal)"},
         {ARG_VIOMMU, "viommu", required_argument, "MODE", "Guest vIOMMU: none, nopasid, pasid or svsa"},
         {ARG_VM, "vm", required_argument, "NAME", "The VM's name (for per-VM policy)"},
         {ARG_DOMAIN, "domain", required_argument, "NAME", "Read the VM from this libvirt domain"},
@@ -164,7 +168,10 @@ static const struct verb verbs[] = {
          (const int[]){'u', 0}},
         {"status", 0, 0, VERB_JSON, verb_status, NULL,
          "The default verb: the daemon, the host's IOMMU, counts, warnings",
-         "Without the daemon, what sysfs shows (and that the daemon is not running).", (const int[]){0}},
+         "Without the daemon, what sysfs shows (and that the daemon is not running).\n"
+         "--wait first waits until the daemon's autostart has nothing in progress, showing its progress\n"
+         "on a terminal, and then exits 1 if an autostart failed.",
+         (const int[]){ARG_WAIT, 0}},
         {"monitor", 0, 0, VERB_JSON, verb_monitor, NULL,
          "Follow parent, mdev and VM events live, a line each, until Ctrl-C",
          "Objects added and removed, property changes, the daemon starting and stopping, as mdevpasidd\n"
@@ -451,6 +458,9 @@ static int set_option(int c, const char *arg)
                 return 0;
         case 'v':
                 arg_verbose = true;
+                return 0;
+        case ARG_WAIT:
+                arg_wait = true;
                 return 0;
         case 'p':
                 if (isempty(arg))

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "mdp-names.h"
@@ -20,6 +22,8 @@ struct status {
         char *version;
         size_t n_parents, n_types, n_pasid_types, n_active, n_defined, n_auto;
         int64_t n_vms; /* -1: not known (no daemon, or one without VMs) */
+        bool have_autostart; /* AutostartProgress was read */
+        uint32_t autostart_done, autostart_failed, autostart_in_progress;
         char **warnings;
         size_t n_warnings;
 };
@@ -46,6 +50,54 @@ static void status_done(struct status *st)
         free(st->version);
 }
 
+static int read_autostart(sd_bus *bus, struct status *st)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_get_property(bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "AutostartProgress", &e,
+                                &reply, "(uuu)");
+        sd_bus_error_free(&e);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "(uuu)", &st->autostart_done, &st->autostart_failed,
+                                        &st->autostart_in_progress);
+        st->have_autostart = r >= 0; /* an older daemon: not shown */
+        return r;
+}
+
+/* --wait: until the daemon's autostart has nothing in progress. The property is read every
+ * 100 ms: a round of a few hundred devices takes seconds, and polling needs no match rule.
+ * Progress goes to stderr on a terminal only, as start-parent-mdevs'. */
+static int wait_autostart(sd_bus *bus, struct status *st)
+{
+        bool tty = isatty(STDERR_FILENO) && !getenv("NO_COLOR"), shown = false;
+
+        for (;;) {
+                uint32_t total;
+
+                if (read_autostart(bus, st) < 0)
+                        return log_error_errno(-EIO, "%s cannot read mdevpasidd's AutostartProgress: is "
+                                                     "mdevpasidd older than mdevpasidctl?",
+                                               arg_verb_name());
+                if (st->autostart_in_progress == 0)
+                        break;
+                total = st->autostart_done + st->autostart_failed + st->autostart_in_progress;
+                if (tty) {
+                        fprintf(stderr, "\r\033[K[%" PRIu32 "/%" PRIu32 "] autostart: %" PRIu32
+                                        " in progress, %" PRIu32 " failed",
+                                st->autostart_done + st->autostart_failed, total, st->autostart_in_progress,
+                                st->autostart_failed);
+                        fflush(stderr);
+                        shown = true;
+                }
+                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        }
+        if (shown)
+                fputs("\r\033[K", stderr);
+        return 0;
+}
+
 /* What only the daemon knows: its version, its warnings, the VMs it placed. */
 static int read_daemon(sd_bus *bus, struct status *st)
 {
@@ -55,6 +107,7 @@ static int read_daemon(sd_bus *bus, struct status *st)
         int r;
 
         st->running = true;
+        (void)read_autostart(bus, st);
         if (sd_bus_get_property_string(bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "Version", &e,
                                        &st->version) < 0)
                 st->version = NULL;
@@ -84,6 +137,15 @@ static int read_daemon(sd_bus *bus, struct status *st)
         return 0;
 }
 
+/* With --wait, a failed autostart is the exit status (1), for scripts that wait for it. */
+static int wait_result(const struct status *st)
+{
+        if (arg_wait && st->autostart_failed > 0)
+                return log_error_errno(-EIO, "%s %" PRIu32 " autostart%s failed (see Warnings)", arg_verb_name(),
+                                       st->autostart_failed, st->autostart_failed == 1 ? "" : "s");
+        return 0;
+}
+
 int verb_status(int argc, char **argv)
 {
         _cleanup_(cli_source_freep) struct cli_source *src = NULL;
@@ -99,6 +161,11 @@ int verb_status(int argc, char **argv)
         r = cli_source_open(CLI_SOURCE_CLASSIFY, &src);
         if (r < 0)
                 return r;
+        if (cli_source_is_daemon(src) && arg_wait) {
+                r = wait_autostart(src->bus, &st);
+                if (r < 0)
+                        return r;
+        }
         if (cli_source_is_daemon(src)) {
                 r = read_daemon(src->bus, &st);
                 if (r < 0)
@@ -184,9 +251,19 @@ int verb_status(int argc, char **argv)
                 json_object_object_add(c, "DefinedDevices", json_object_new_int64((int64_t)st.n_defined));
                 json_object_object_add(c, "AutostartDevices", json_object_new_int64((int64_t)st.n_auto));
                 json_object_object_add(c, "Vms", json_int_or_null(st.n_vms, st.n_vms >= 0));
+                if (st.have_autostart) {
+                        json_object *as = json_object_new_object();
+                        json_object_object_add(as, "Done", json_object_new_int64(st.autostart_done));
+                        json_object_object_add(as, "Failed", json_object_new_int64(st.autostart_failed));
+                        json_object_object_add(as, "InProgress",
+                                               json_object_new_int64(st.autostart_in_progress));
+                        json_object_object_add(c, "Autostart", as);
+                } else
+                        json_object_object_add(c, "Autostart", NULL);
                 json_object_object_add(o, "Counts", c);
                 json_object_object_add(o, "Warnings", json_strv(st.warnings, st.n_warnings));
-                return json_print(o);
+                r = json_print(o);
+                return r < 0 ? r : wait_result(&st);
         }
 
         if (st.running)
@@ -220,10 +297,15 @@ int verb_status(int argc, char **argv)
         printf("  mdevs: %zu active, %zu defined (%zu auto-start)\n", st.n_active, st.n_defined, st.n_auto);
         if (st.n_vms >= 0)
                 printf("  VMs with a placement: %" PRId64 "\n", st.n_vms);
+        if (st.have_autostart &&
+            st.autostart_done + st.autostart_failed + st.autostart_in_progress > 0)
+                printf("  autostart: %" PRIu32 " started, %s%" PRIu32 " failed%s, %" PRIu32 " in progress\n",
+                       st.autostart_done, st.autostart_failed > 0 ? ansi_yellow() : "", st.autostart_failed,
+                       st.autostart_failed > 0 ? ansi_normal() : "", st.autostart_in_progress);
         printf("\n%sWarnings%s\n", ansi_bold(), ansi_normal());
         if (st.n_warnings == 0)
                 printf("  none\n");
         for (size_t i = 0; i < st.n_warnings; i++)
                 printf("  %s%s%s\n", ansi_yellow(), st.warnings[i], ansi_normal());
-        return 0;
+        return wait_result(&st);
 }

@@ -22,6 +22,7 @@ extern const char *arg_verb;
 extern bool arg_defined;  /* -d, --defined */
 extern bool arg_dumpjson; /* --dumpjson */
 extern bool arg_verbose;  /* -v, --verbose */
+extern bool arg_wait;     /* --wait (status: until autostart is done) */
 extern const char *arg_parent;               /* -p, --parent */
 extern char arg_uuid[MDP_UUID_STRING_MAX];   /* -u, --uuid: canonical; "" when not given */
 

@@ -109,6 +109,9 @@ static void on_done(struct manager *m, const char *uuid, int r, const char *erro
         struct device *d = manager_get_device(m, uuid);
         const char *parent = d && d->autostart_parent ? d->autostart_parent : "?";
 
+        if (d)
+                d->autostart_running = false;
+        autostart_progress_dirty(m);
         if (r >= 0) {
                 log_device(LOG_INFO, uuid, "Autostarted mdev %s on parent %s.", uuid, parent);
                 if (d)
@@ -181,6 +184,8 @@ static void try_start(struct manager *m, struct device *d, bool initial)
                    parent, d->autostart_attempts > 1 ? ", retry" : "");
         if (initial)
                 m->initial_autostarts++;
+        d->autostart_running = true;
+        autostart_progress_dirty(m);
         r = op_start(m, d, def, OP_ORIGIN_AUTOSTART, NULL, on_done, (void *)(uintptr_t)initial, &error);
         if (r < 0) {
                 if (!sd_bus_error_is_set(&error))
@@ -331,7 +336,53 @@ oom:
 
 void autostart_cancel_device(struct device *d)
 {
+        if (d->autostart_timer)
+                autostart_progress_dirty(d->manager);
         d->autostart_timer = sd_event_source_disable_unref(d->autostart_timer);
+}
+
+void autostart_progress(struct manager *m, uint32_t *ret_done, uint32_t *ret_failed, uint32_t *ret_in_progress)
+{
+        uint32_t done = 0, failed = 0, in_progress = 0;
+        struct device *d;
+
+        HASHMAP_FOREACH (d, m->devices, c) {
+                struct parent *p = d->autostart_parent ? manager_get_parent(m, d->autostart_parent) : NULL;
+
+                /* only this registration's round: a parent that went and came back starts a new one */
+                if (!p || d->autostart_generation != p->generation)
+                        continue;
+                if (d->autostart_running || d->autostart_timer)
+                        in_progress++;
+                else if (d->autostart_warning)
+                        failed++;
+                else
+                        done++;
+        }
+        *ret_done = done;
+        *ret_failed = failed;
+        *ret_in_progress = in_progress;
+}
+
+static int on_progress_defer(sd_event_source *s, void *userdata)
+{
+        struct manager *m = userdata;
+        int r;
+
+        m->autostart_defer = sd_event_source_disable_unref(m->autostart_defer);
+        r = sd_bus_emit_properties_changed(m->bus, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "AutostartProgress",
+                                           NULL);
+        if (r < 0)
+                log_warning("Cannot send PropertiesChanged for AutostartProgress: %s", strerror(-r));
+        return 0;
+}
+
+void autostart_progress_dirty(struct manager *m)
+{
+        if (!m->bus_ready || m->autostart_defer)
+                return;
+        if (sd_event_add_defer(m->event, &m->autostart_defer, on_progress_defer, m) < 0)
+                m->autostart_defer = NULL;
 }
 
 void autostart_cancel_parent(struct manager *m, const char *parent)

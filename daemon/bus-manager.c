@@ -144,6 +144,16 @@ static int property_get_warnings(sd_bus *bus, const char *path, const char *inte
         return r;
 }
 
+static int property_get_autostart_progress(sd_bus *bus, const char *path, const char *interface,
+                                           const char *property, sd_bus_message *reply, void *userdata,
+                                           sd_bus_error *error)
+{
+        uint32_t done, failed, in_progress;
+
+        autostart_progress(userdata, &done, &failed, &in_progress);
+        return sd_bus_message_append(reply, "(uuu)", done, failed, in_progress);
+}
+
 /* ---- read methods ---- */
 
 static int method_list_parents(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -986,6 +996,8 @@ const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("KernelFeatures", "a{ss}", property_get_kernel_features, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Warnings", "as", property_get_warnings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("AutostartProgress", "(uuu)", property_get_autostart_progress, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD_WITH_ARGS("ListParents", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssssi)", parents),
                                 method_list_parents, OPEN),
         SD_BUS_METHOD_WITH_ARGS("ListTypes", SD_BUS_ARGS("s", parent),

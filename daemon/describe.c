@@ -244,6 +244,16 @@ int manager_describe(struct manager *m, char **ret)
                 return -ENOMEM;
         if (add(root, "Warnings", strv_json(warnings), false) < 0)
                 return -ENOMEM;
+        {
+                uint32_t done, failed, in_progress;
+                json_object *ap = json_object_new_array();
+
+                autostart_progress(m, &done, &failed, &in_progress);
+                if (add(root, "AutostartProgress", ap, false) < 0 ||
+                    append(ap, json_object_new_int64(done)) < 0 || append(ap, json_object_new_int64(failed)) < 0 ||
+                    append(ap, json_object_new_int64(in_progress)) < 0)
+                        return -ENOMEM;
+        }
         pa = json_object_new_array();
         if (add(root, "Parents", pa, false) < 0)
                 return -ENOMEM;

@@ -818,6 +818,7 @@ struct manager *manager_free(struct manager *m)
                 return NULL;
         m->warnings_defer = sd_event_source_disable_unref(m->warnings_defer);
         m->snapshot_post = sd_event_source_disable_unref(m->snapshot_post);
+        m->autostart_defer = sd_event_source_disable_unref(m->autostart_defer);
         manager_snapshot_cache_clear(m);
         m->bus_ready = false;
         authz_free_all(m);

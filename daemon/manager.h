@@ -81,6 +81,7 @@ struct device {
         char *autostart_parent;
         sd_event_source *autostart_timer;
         char *autostart_warning; /* the final failure, shown in Warnings until it starts */
+        bool autostart_running;  /* an autostart's start operation is in flight */
 };
 
 /* The effective settings: mdevpasid.conf (lib/policy.h), each overridden by the command
@@ -118,6 +119,7 @@ struct manager {
         bool snapshot_cached[16];
         bool dispatch_read_only; /* the event just dispatched was a read-only method call */
         sd_event_source *snapshot_post;
+        sd_event_source *autostart_defer; /* AutostartProgress changed: PropertiesChanged */
         struct manager_options options;
         struct mdp_policy *policy; /* mdevpasid.conf and policy.d */
         struct udev_watch *udev;
@@ -281,3 +283,8 @@ void autostart_parents(struct manager *m, struct parent **parents, size_t n_pare
  * that it was autostarted (a new registration autostarts again). */
 void autostart_cancel_parent(struct manager *m, const char *parent);
 void autostart_cancel_device(struct device *d);
+/* The autostart of the current registration of every parent, over its devices: started (or
+ * found running), failed for good, and still in progress (running or waiting to retry). */
+void autostart_progress(struct manager *m, uint32_t *ret_done, uint32_t *ret_failed, uint32_t *ret_in_progress);
+/* Announces a change of Manager.AutostartProgress (once per event loop iteration). */
+void autostart_progress_dirty(struct manager *m);

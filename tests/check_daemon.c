@@ -1114,6 +1114,89 @@ START_TEST(test_autostart_late_parent)
 }
 END_TEST
 
+/* Manager.AutostartProgress while a registration's autostart runs: one device hangs (the
+ * kernel never shows it, then the retry starts it), one fails for good (no capacity, not
+ * retried), one starts; the property says so as it goes and announces its changes, and
+ * "mdevpasidctl status --wait" returns only when nothing is in progress, exit 1 for the
+ * failure. */
+static void autostart_progress_of(struct harness *h, uint32_t *done, uint32_t *failed, uint32_t *in_progress)
+{
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+
+        ck_assert_int_ge(sd_bus_get_property(harness_bus(h), MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER,
+                                             "AutostartProgress", &e, &reply, "(uuu)"),
+                         0);
+        ck_assert_int_ge(sd_bus_message_read(reply, "(uuu)", done, failed, in_progress), 0);
+        sd_bus_message_unref(reply);
+}
+
+START_TEST(test_autostart_progress)
+{
+        struct harness *h = start_host();
+        struct harness_watch *props = harness_watch_signal(h, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                           "org.freedesktop.DBus.Properties", "PropertiesChanged");
+        struct harness_run run = {0};
+        uint32_t done, failed, in_progress, seen_in_progress = 0;
+        bool announced = false;
+        long end;
+
+        sim(h, "unregister mtty");
+        write_def(h, "mtty", U1, "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
+        write_def(h, "mtty", U2, "{\n  \"mdev_type\": \"mtty-1\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
+        write_def(h, "mtty", U3, "{\n  \"mdev_type\": \"mtty-2\",\n  \"start\": \"auto\",\n  \"attrs\": []\n}");
+        spawn_daemon_full(h, "800", NULL);
+        autostart_progress_of(h, &done, &failed, &in_progress);
+        ck_assert_msg(done == 0 && failed == 0 && in_progress == 0, "%u %u %u before any registration", done,
+                      failed, in_progress);
+
+        sim(h, "fault ghost-create 1 " U1);
+        sim(h, "fault fail-create ENOSPC 1 " U3);
+        sim(h, "register mtty");
+        /* U1 hangs for the start timeout, then waits for its retry: in progress meanwhile */
+        end = now_ms() + WAIT_MS;
+        do {
+                autostart_progress_of(h, &done, &failed, &in_progress);
+                if (in_progress > seen_in_progress)
+                        seen_in_progress = in_progress;
+                ck_assert_msg(now_ms() < end, "autostart never in progress: %u %u %u", done, failed, in_progress);
+                usleep(20 * 1000);
+        } while (seen_in_progress == 0);
+
+        /* status --wait returns when the round is over, and says it failed */
+        ck_assert_int_eq(harness_run(h,
+                                     HARNESS_ARGV((char *)harness_program("cli/mdevpasidctl"), "status", "--wait"),
+                                     HARNESS_ARGV("NO_COLOR=1"), NULL, 30000, &run),
+                         0);
+        ck_assert(!run.timed_out);
+        ck_assert_msg(run.exit_code == 1, "status --wait: exit %d\n%s\n%s", run.exit_code, run.out, run.err);
+        ck_assert_msg(strstr(run.out, "autostart: 2 started, 1 failed, 0 in progress"), "%s", run.out);
+        ck_assert_msg(strstr(run.err, "1 autostart failed"), "%s", run.err);
+        harness_run_clear(&run);
+        autostart_progress_of(h, &done, &failed, &in_progress);
+        ck_assert_msg(done == 2 && failed == 1 && in_progress == 0, "%u %u %u", done, failed, in_progress);
+        assert_dev_s(h, U1, "State", "active");
+
+        /* the changes were announced (PropertiesChanged on the Manager naming the property) */
+        while (!announced) {
+                sd_bus_message *m = wait_signal_arg0(props, "PropertiesChanged", MDP_IFACE_MANAGER);
+                const char *name;
+
+                ck_assert_int_ge(sd_bus_message_skip(m, "s"), 0);
+                ck_assert_int_ge(sd_bus_message_enter_container(m, 'a', "{sv}"), 0);
+                while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                        ck_assert_int_ge(sd_bus_message_read(m, "s", &name), 0);
+                        announced |= strcmp(name, "AutostartProgress") == 0;
+                        ck_assert_int_ge(sd_bus_message_skip(m, "v"), 0);
+                        ck_assert_int_ge(sd_bus_message_exit_container(m), 0);
+                }
+                sd_bus_message_unref(m);
+        }
+        harness_watch_free(props);
+        harness_stop(h);
+}
+END_TEST
+
 /* Autostart runs once per parent registration, not once per daemon start: an auto device an
  * administrator stopped stays stopped when the daemon is restarted (kill -9 or SIGTERM), and
  * starts again only when its parent registers anew. */
@@ -3198,6 +3281,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_transient_create_remove);
         tcase_add_test(tc, test_autostart_late_parent);
         tcase_add_test(tc, test_autostart_once_per_registration);
+        tcase_add_test(tc, test_autostart_progress);
         tcase_add_test(tc, test_parent_unregisters_with_live_mdevs);
         tcase_add_test(tc, test_capacity_and_duplicates);
         tcase_add_test(tc, test_concurrent_capacity);
