@@ -166,8 +166,8 @@ for layout in ("single", "sriov"):
                 fmt(a and a["speedup"]), fmt(d and d["speedup"]),
                 fmt(m and m["rss_kib"]["max"]), fmt(d and d["rss_kib"]["max"]),
                 fmt(d and 1000 * med(d) / max(n, 1))))
-print("\n%-7s %6s | %10s %10s %12s | %9s %9s %9s %9s" % (
-    "layout", "size", "ready ms", "VmHWM KiB", "ready us/mdev", "Ping ms", "ListDev", "Describe", "ListTypes"))
+print("\n%-7s %6s | %10s %10s %12s | %9s %9s %9s %9s %9s" % (
+    "layout", "size", "ready ms", "VmHWM KiB", "ready us/mdev", "Ping ms", "ListDev", "Snapshot", "Describe", "ListTypes"))
 for layout in ("single", "sriov"):
     for n in sizes:
         st = [r for r in recs if r["bench"] == "daemon-start" and r.get("layout") == layout and r["size"] == n]
@@ -175,11 +175,11 @@ for layout in ("single", "sriov"):
             continue
         db = {r["method"]: r for r in recs if r["bench"] == "dbus" and r.get("layout") == layout and r["size"] == n}
         x = lambda k: db.get(k) and "%.3f/x%.1f" % (db[k]["ms"]["median"], db[k]["x_ping"])
-        print("%-7s %6d | %10.1f %10.0f %12.1f | %9s %9s %9s %9s" % (
+        print("%-7s %6d | %10.1f %10.0f %12.1f | %9s %9s %9s %9s %9s" % (
             layout, n, st[0]["ready_ms"]["median"], st[0]["vmhwm_kib"]["max"],
             1000 * st[0]["ready_ms"]["median"] / max(n, 1),
             db.get("Peer.Ping") and "%.3f" % db["Peer.Ping"]["ms"]["median"],
-            x("ListDevices"), x("Describe"), x("ListTypes")))
+            x("ListDevices"), x("Snapshot(devices)"), x("Describe"), x("ListTypes")))
 ev = [r for r in recs if r["bench"] == "event"]
 if ev:
     print("\n%-40s %6s %5s | %9s %9s" % ("uevent to signal", "size", "fs", "p50 ms", "p99 ms"))

@@ -209,7 +209,8 @@ static int sysfs_parents(struct cli_source *base, const char *only_parent, const
                 return 0;
         }
 
-        r = host_get(s, &s->parents_host, MDP_SCAN_PARENTS);
+        r = host_get(s, &s->parents_host,
+                     MDP_SCAN_PARENTS | (s->flags & CLI_SOURCE_CLASSIFY ? 0 : MDP_SCAN_PARENTS_BRIEF));
         if (r < 0)
                 return r;
         parents = mdp_host_parents(s->parents_host, &n);

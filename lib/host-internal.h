@@ -122,7 +122,8 @@ void scan_cache_done(struct scan_cache *c);
 /* Record readers used by both the snapshot and the per-object API. They fill *ret (which
  * the caller owns and clears with the matching _done) and return 0, -ENOENT when the
  * object does not exist at all, -ENOMEM. */
-int parent_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, struct mdp_parent *ret);
+/* brief: without each type's live instances (its devices/ listing; MDP_SCAN_PARENTS_BRIEF). */
+int parent_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, bool brief, struct mdp_parent *ret);
 void parent_done(struct mdp_parent *p);
 void type_done(struct mdp_type *t);
 int mdev_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *uuid, struct scan_cache *cache,

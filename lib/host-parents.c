@@ -64,7 +64,7 @@ static int type_read_instances(struct mdp_ctx *ctx, struct record_errors *e, int
 
 /* types_fd is <parent>/mdev_supported_types, types_dir its sysfs-relative path. */
 static int type_read_at(struct mdp_ctx *ctx, int types_fd, const char *types_dir, const char *id,
-                        const char *driver, struct mdp_type *ret)
+                        const char *driver, bool brief, struct mdp_type *ret)
 {
         struct record_errors e = {.ctx = ctx};
         struct mdp_type t = {.available_instances = -1};
@@ -96,7 +96,7 @@ static int type_read_at(struct mdp_ctx *ctx, int types_fd, const char *types_dir
                 have_api = attr_read(&e, tfd, dir, MDP_ATTR_DEVICE_API, true, api, sizeof(api)) >= 0;
                 if (attr_read_unsigned(&e, tfd, dir, MDP_ATTR_AVAILABLE_INSTANCES, &avail) >= 0)
                         t.available_instances = avail;
-                r = type_read_instances(ctx, &e, tfd, dir, &t);
+                r = brief ? 0 : type_read_instances(ctx, &e, tfd, dir, &t);
                 if (r < 0)
                         goto fail;
         }
@@ -127,7 +127,7 @@ static int type_compare(const void *a, const void *b)
 }
 
 static int parent_read_types(struct mdp_ctx *ctx, struct record_errors *e, int pfd, const char *pdir,
-                             const char *driver, struct mdp_parent *p)
+                             const char *driver, bool brief, struct mdp_parent *p)
 {
         _cleanup_free_ char **ids = NULL;
         char types_dir[SYSFS_PATH_MAX];
@@ -158,7 +158,7 @@ static int parent_read_types(struct mdp_ctx *ctx, struct record_errors *e, int p
         if (!p->types)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = type_read_at(ctx, types_fd, types_dir, ids[i], driver, &p->types[p->n_types]);
+                r = type_read_at(ctx, types_fd, types_dir, ids[i], driver, brief, &p->types[p->n_types]);
                 if (r == -ENOENT)
                         continue; /* removed while we read */
                 if (r < 0)
@@ -198,7 +198,7 @@ static void read_device_links(struct record_errors *e, int dfd, const char *dir,
                 record_error_at(e, dir, MDP_LINK_IOMMU_GROUP, "points to \"%s\", not a group number", group);
 }
 
-int parent_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, struct mdp_parent *ret)
+int parent_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, bool brief, struct mdp_parent *ret)
 {
         struct record_errors e = {.ctx = ctx};
         struct mdp_parent p = {.iommu_group = -1};
@@ -247,7 +247,7 @@ int parent_read_one(struct mdp_ctx *ctx, int sysfs_fd, const char *name, struct 
         }
         driver_string = links.driver[0] ? links.driver : links.subsystem[0] ? links.subsystem : NULL;
         if (pfd >= 0) {
-                r = parent_read_types(ctx, &e, pfd, rel, driver_string, &p);
+                r = parent_read_types(ctx, &e, pfd, rel, driver_string, brief, &p);
                 if (r < 0)
                         goto fail;
         }
@@ -299,7 +299,7 @@ _public_ int mdp_parent_read(struct mdp_ctx *ctx, const char *name, struct mdp_p
         p = malloc(sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        r = parent_read_one(ctx, sfd, name, p);
+        r = parent_read_one(ctx, sfd, name, false, p);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(p);
@@ -356,7 +356,7 @@ _public_ int mdp_type_read(struct mdp_ctx *ctx, const char *parent, const char *
                 return -ENOMEM;
         (void)path_fmt(types_dir, sizeof(types_dir), "%s/%s/%s", MDP_SYSFS_MDEV_BUS, parent,
                        MDP_SYSFS_SUPPORTED_TYPES);
-        r = type_read_at(ctx, types_fd, types_dir, type_id, driver[0] ? driver : NULL, t);
+        r = type_read_at(ctx, types_fd, types_dir, type_id, driver[0] ? driver : NULL, false, t);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(t);

@@ -99,7 +99,7 @@ static bool name_is_number(const char *name)
         return parse_group_number(name, &n) == 0;
 }
 
-static int scan_parents(struct mdp_host *h, int sfd, struct record_errors *e)
+static int scan_parents(struct mdp_host *h, int sfd, bool brief, struct record_errors *e)
 {
         _cleanup_free_ char **names = NULL;
         size_t n = 0;
@@ -115,7 +115,7 @@ static int scan_parents(struct mdp_host *h, int sfd, struct record_errors *e)
                 return -ENOMEM;
         /* names are sorted by strcmp(), and so stay the records. */
         for (size_t i = 0; i < n; i++) {
-                r = parent_read_one(h->ctx, sfd, names[i], &h->parents[h->n_parents]);
+                r = parent_read_one(h->ctx, sfd, names[i], brief, &h->parents[h->n_parents]);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
@@ -288,7 +288,7 @@ _public_ int mdp_host_scan_parts(struct mdp_ctx *ctx, unsigned parts, struct mdp
         if (parts & MDP_SCAN_GROUPS)
                 r = scan_groups(h, sfd, &e);
         if (r >= 0 && (parts & MDP_SCAN_PARENTS))
-                r = scan_parents(h, sfd, &e);
+                r = scan_parents(h, sfd, parts & MDP_SCAN_PARENTS_BRIEF, &e);
         if (r >= 0 && (parts & MDP_SCAN_MDEVS))
                 r = scan_mdevs(h, sfd, parts & MDP_SCAN_MDEVS_BRIEF, &e);
         if (r >= 0 && (parts & MDP_SCAN_KERNEL))
@@ -538,7 +538,7 @@ static int add_parent(struct mdp_host *h, int sfd, const char *name)
         r = host_grow((void **)&h->parents, h->n_parents, sizeof(struct mdp_parent));
         if (r < 0)
                 return r;
-        r = parent_read_one(h->ctx, sfd, name, &h->parents[h->n_parents]);
+        r = parent_read_one(h->ctx, sfd, name, false, &h->parents[h->n_parents]);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -217,6 +217,9 @@ enum mdp_scan_part {
          * not its driver, IOMMU group, VFIO nodes or class: 2 links a device instead of
          * about 12 file operations, which decides `list` at 1,000 mdevs (bench/). */
         MDP_SCAN_MDEVS_BRIEF = 1 << 7,
+        /* With MDP_SCAN_PARENTS: the types without their live instances (what mdevctl's
+         * types shows): no listing of each type's devices/. */
+        MDP_SCAN_PARENTS_BRIEF = 1 << 8,
 };
 
 /* Reads everything (mdp_host_scan) or only the parts asked for; what was not asked for is

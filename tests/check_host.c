@@ -1009,6 +1009,24 @@ START_TEST(test_scan_parts)
         mdp_host_unref(host);
         host = mdp_host_unref(host);
 
+        /* brief parents: the types without their instances */
+        {
+                _cleanup_(mdp_host_unrefp) struct mdp_host *full = NULL, *brief = NULL;
+                const struct mdp_parent *pf, *pb;
+
+                ck_assert_int_eq(mdp_host_scan_parts(ctx, MDP_SCAN_PARENTS, &full), 0);
+                ck_assert_int_eq(mdp_host_scan_parts(ctx, MDP_SCAN_PARENTS | MDP_SCAN_PARENTS_BRIEF, &brief), 0);
+                pf = mdp_host_find_parent(full, "0000:00:02.0");
+                pb = mdp_host_find_parent(brief, "0000:00:02.0");
+                ck_assert(pf && pb && pf->n_types == pb->n_types && pf->n_types > 0);
+                for (size_t i = 0; i < pf->n_types; i++) {
+                        ck_assert_str_eq(pf->types[i].id, pb->types[i].id);
+                        ck_assert_int_eq(pf->types[i].available_instances, pb->types[i].available_instances);
+                        ck_assert_uint_eq(pb->types[i].n_instances, 0);
+                }
+                /* U1 runs as an i915-GVTg_V5_4 */
+                ck_assert_uint_gt(mdp_host_find_type(full, "0000:00:02.0", "i915-GVTg_V5_4")->n_instances, 0);
+        }
         /* brief: the same devices with their parent and type, and nothing else read */
         ck_assert_int_eq(mdp_host_scan_parts(ctx, MDP_SCAN_MDEVS | MDP_SCAN_MDEVS_BRIEF, &host), 0);
         mdp_host_mdevs(host, &n);
