@@ -379,10 +379,7 @@ static int on_progress_defer(sd_event_source *s, void *userdata)
 
 void autostart_progress_dirty(struct manager *m)
 {
-        if (!m->bus_ready || m->autostart_defer)
-                return;
-        if (sd_event_add_defer(m->event, &m->autostart_defer, on_progress_defer, m) < 0)
-                m->autostart_defer = NULL;
+        manager_defer_once(m, &m->autostart_defer, on_progress_defer);
 }
 
 void autostart_cancel_parent(struct manager *m, const char *parent)

@@ -170,6 +170,9 @@ int manager_save_state(struct manager *m);
 void manager_add_notice(struct manager *m, char *sentence); /* takes ownership */
 /* Recomputes Warnings soon (once per loop iteration) and emits it when it changed. */
 void manager_warnings_dirty(struct manager *m);
+/* Runs handler (userdata m) once at the next event loop iteration, however often it is asked
+ * before then (*slot holds it meanwhile): a change announced once. Nothing before the bus. */
+void manager_defer_once(struct manager *m, sd_event_source **slot, sd_event_handler_t handler);
 char **manager_compute_warnings(struct manager *m);
 /* Called when an initial autostart attempt ended. */
 void manager_initial_autostart_done(struct manager *m);

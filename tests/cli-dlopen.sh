@@ -27,9 +27,15 @@ loaded() {
 
 # hold_lock: another process holds $LOCK (LOCK_EX) until "kill $HOLDER": flock(1) on an fd,
 # then exec, so the holder is that one process (flock FILE CMD would leave CMD behind).
+# Another process takes the lock; returns once it holds it (or after 10 s).
 hold_lock() {
         sh -c 'exec 9<"$1" && flock -x 9 && exec sleep 600' hold-lock "$LOCK" &
         HOLDER=$!
+        i=0
+        while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 200 ]; do
+                sleep 0.05
+                i=$((i + 1))
+        done
 }
 HOLDER=
 cleanup() {
@@ -97,11 +103,6 @@ grep -q "note: mdevpasidd is not running" "$TMP/err" || fail "list, free lock: n
 
 # 2c. The lock held (by flock(1), not a daemon): the bus is asked, and says there is no bus.
 hold_lock
-i=0
-while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 200 ]; do
-        sleep 0.05
-        i=$((i + 1))
-done
 loaded list || fail "list with the lock held did not ask the bus"
 [ $rc = 0 ] || fail "list with the lock held, no bus: exit $rc"
 grep -q "note: the D-Bus system bus cannot be reached" "$TMP/err" ||
@@ -167,11 +168,6 @@ loaded define -u 4b20d080-1b54-4048-85b3-a6a62d165c01 -p mtty -t mtty-1 ||
         fail "define after the daemon exited: exit $rc, $(cat "$TMP/err")"
 # A lock held by someone else: the bus is asked, and says nobody owns the name.
 hold_lock
-i=0
-while flock -n "$LOCK" true 2>/dev/null && [ $i -lt 200 ]; do
-        sleep 0.05
-        i=$((i + 1))
-done
 loaded list || fail "list with the lock held (no daemon) did not ask the bus"
 [ $rc = 0 ] || fail "list with the lock held (no daemon): exit $rc"
 grep -q "note: mdevpasidd is not running; reading sysfs directly" "$TMP/err" ||
