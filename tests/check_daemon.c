@@ -3202,6 +3202,8 @@ START_TEST(test_snapshot)
                 types_after = snapshot_text(h, (const char *const[]){"types", NULL});
                 ck_assert_msg(strcmp(types_after, types) != 0, "%s", types_after);
                 assert_snapshot_matches_list(h, false);
+                harness_watch_free(added);
+                harness_watch_free(changed);
         }
 
         /* a section nobody knows is refused, by name; nothing else is sent */
