@@ -72,7 +72,15 @@ struct authz_query {
         bool decided;
         bool authorized;
         char *denial; /* the sentence for the caller when denied */
+        uid_t uid;    /* the caller's, (uid_t)-1 when not known */
 };
+
+/* Checks waiting for polkit at once, per caller uid and in all. Each is a parked call and a
+ * call of ours to polkit; dbus-daemon lets one connection wait for at most 128 replies
+ * (max_replies_per_connection on the system bus), so without a bound one user's flood
+ * would use them all up and everyone else's checks would fail. */
+#define AUTHZ_MAX_PENDING_PER_UID 16
+#define AUTHZ_MAX_PENDING 96
 
 int authz_lookup(const char *member, const char **ret_action)
 {
@@ -225,9 +233,32 @@ static int start_query(struct manager *m, sd_bus_message *msg, const char *actio
                                           sd_bus_message_get_member(msg), flags, "");
         if (r < 0)
                 return r;
-        q = calloc(1, sizeof(*q));
-        if (!q)
-                return -ENOMEM;
+        {
+                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+                unsigned same_uid = 0, all = 0;
+                uid_t uid = (uid_t)-1;
+
+                if (sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
+                    sd_bus_creds_get_euid(creds, &uid) < 0)
+                        uid = (uid_t)-1;
+                for (struct authz_query *p = m->authz_queries; p; p = p->next)
+                        if (!p->decided) {
+                                all++;
+                                same_uid += p->uid == uid;
+                        }
+                if (same_uid >= AUTHZ_MAX_PENDING_PER_UID || all >= AUTHZ_MAX_PENDING)
+                        return sd_bus_error_setf(
+                                error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                "Too many calls are waiting for polkit's answer (%u of this user's, %u in all; "
+                                "at most %u and %u): %s was not checked. Wait for the answers to the calls "
+                                "already made, then call again.",
+                                same_uid, all, AUTHZ_MAX_PENDING_PER_UID, AUTHZ_MAX_PENDING,
+                                strna(sd_bus_message_get_member(msg)));
+                q = calloc(1, sizeof(*q));
+                if (!q)
+                        return -ENOMEM;
+                q->uid = uid;
+        }
         q->manager = m;
         q->action = action;
         q->request = sd_bus_message_ref(msg);

@@ -489,6 +489,89 @@ START_TEST(test_polkit_slow)
 }
 END_TEST
 
+/* nobody sends FLOOD Defines at once and prints one line per answer. */
+#define FLOOD 20
+struct flood {
+        FILE *out;
+        unsigned answered;
+};
+
+static int on_flood_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+        struct flood *f = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        fprintf(f->out, "Define %s %s\n", e ? strna(e->name) : "OK", e ? strna(e->message) : "");
+        fflush(f->out);
+        f->answered++;
+        return 0;
+}
+
+static void nobody_floods(sd_bus *bus, FILE *out)
+{
+        struct flood f = {.out = out};
+
+        for (int i = 0; i < FLOOD; i++) {
+                char uuid[64];
+
+                snprintf(uuid, sizeof(uuid), "6f1b0b8e-0d5e-4b8a-9d7e-1a2b3c4d5e%02d", 20 + i);
+                ck_assert_int_ge(sd_bus_call_method_async(bus, NULL, MDP_BUS_NAME, MDP_OBJECT_ROOT,
+                                                          MDP_IFACE_MANAGER, "Define", on_flood_reply, &f,
+                                                          "sssba(ss)a{sv}", PARENT, TYPE, uuid, 0, 0, 0),
+                                 0);
+        }
+        while (f.answered < FLOOD) {
+                if (sd_bus_process(bus, NULL) > 0)
+                        continue;
+                sd_bus_wait(bus, UINT64_MAX);
+        }
+}
+
+static unsigned count_lines(const char *out, const char *what)
+{
+        unsigned n = 0;
+
+        for (const char *p = out; (p = strstr(p, what)); p++)
+                n++;
+        return n;
+}
+
+/* One user's flood of calls waiting for polkit is bounded: past 16 waiting checks its calls
+ * are refused at once (LimitsExceeded, saying why and what to do) instead of using up the
+ * replies dbus-daemon lets the daemon wait for; the 16 are answered when polkit is. */
+START_TEST(test_polkit_pending_cap)
+{
+        struct env e = {0};
+        unsigned held = 0;
+        char *out;
+        pid_t pid;
+        int fd;
+
+        env_start(&e, HARNESS_ARGV("MDP_STUB_POLKIT_ALLOW=*",
+                                   "MDP_STUB_POLKIT_HOLD=" MDP_ACTION_MANAGE_DEVICES));
+        pid = spawn_nobody(nobody_floods, &fd);
+        while (held < 16) {
+                free(polkit_queries(&e, NULL, &held));
+                usleep(10000);
+        }
+        /* the cap holds: nothing more reaches polkit, and root is not held up */
+        usleep(200 * 1000);
+        free(polkit_queries(&e, NULL, &held));
+        ck_assert_uint_eq(held, 16);
+        ck_assert_ptr_null(root_call(&e, "Define", "sssba(ss)a{sv}", PARENT, TYPE, UUID_A, 0, 0, 0));
+        ck_assert_int_ge(sd_bus_call_method(harness_bus(e.h), POLKIT, POLKIT_PATH,
+                                            "org.mdevpasid1.Test.Polkit", "Release", NULL, NULL, ""),
+                         0);
+        out = collect(pid, fd);
+        ck_assert_uint_eq(count_lines(out, "Define OK"), 16);
+        ck_assert_uint_eq(count_lines(out, "Define " SD_BUS_ERROR_LIMITS_EXCEEDED " Too many calls are waiting"),
+                          FLOOD - 16);
+        ck_assert_msg(strstr(out, "16 of this user's") && strstr(out, "then call again"), "%s", out);
+        free(out);
+        env_stop(&e);
+}
+END_TEST
+
 /* ---- attack surface (issue 10): hostile strings through every string argument ---- */
 
 /* The testbed's fingerprint (path, mode, size, mtime, content hash of every entry) without
@@ -918,6 +1001,7 @@ static Suite *authz_suite(void)
         tcase_add_test(tc, test_polkit_no);
         tcase_add_test(tc, test_polkit_gone);
         tcase_add_test(tc, test_polkit_slow);
+        tcase_add_test(tc, test_polkit_pending_cap);
         suite_add_tcase(s, tc);
         tc = tcase_create("attack");
         tcase_set_timeout(tc, 300);
