@@ -401,6 +401,13 @@ static int vm_from_json(struct manager *m, json_object *o, struct vm **ret, char
                 *ret_problem = strdup("an entry without a name");
                 return -EINVAL;
         }
+        /* The file is root's, but a damaged one must not reach a sysfs path or an object
+         * path any more than a D-Bus argument could: the same checks (bus-validate.c). */
+        if (check_vm_name(name, NULL) < 0) {
+                if (asprintf(ret_problem, "the VM name \"%.64s\" is not one AttachVm would take", name) < 0)
+                        *ret_problem = NULL;
+                return -EINVAL;
+        }
         r = vm_new(m, name, &vm);
         if (r < 0)
                 return r;
@@ -413,9 +420,18 @@ static int vm_from_json(struct manager *m, json_object *o, struct vm **ret, char
         s = mdp_json_get_string(o, "guest_mode");
         r = s ? mdp_guest_mode_from_string(s) : MDP_GUEST_NONE;
         vm->guest = r < 0 ? MDP_GUEST_NONE : r;
-        vm->guest_quota = json_object_object_get_ex(o, "guest_pasid_quota", &v)
-                                  ? (uint32_t)json_object_get_int64(v)
-                                  : MDP_POLICY_DEFAULT_VM_PASID_QUOTA;
+        vm->guest_quota = MDP_POLICY_DEFAULT_VM_PASID_QUOTA;
+        if (json_object_object_get_ex(o, "guest_pasid_quota", &v)) {
+                int64_t q = json_object_get_int64(v);
+
+                if (!json_object_is_type(v, json_type_int) || q < 0 || q > UINT32_MAX) {
+                        if (asprintf(ret_problem, "VM %s: guest_pasid_quota is not a number from 0 to %u", name,
+                                     UINT32_MAX) < 0)
+                                *ret_problem = NULL;
+                        return -EINVAL;
+                }
+                vm->guest_quota = (uint32_t)q;
+        }
         if (json_object_object_get_ex(o, "attached_usec", &v))
                 vm->attached_usec = (uint64_t)json_object_get_int64(v);
         if (json_object_object_get_ex(o, "units", &units) && json_object_is_type(units, json_type_array))
@@ -425,13 +441,25 @@ static int vm_from_json(struct manager *m, json_object *o, struct vm **ret, char
                                    *kind = mdp_json_get_string(u, "kind");
                         int k = kind ? mdp_unit_kind_from_string(kind) : -EINVAL;
 
+                        const char *parent = mdp_json_get_string(u, "parent");
+                        char canonical[MDP_UNIT_ID_MAX];
+
                         if (!id || k < 0) {
                                 if (asprintf(ret_problem, "VM %s: units[%zu] has no unit or kind", name, i) <
                                     0)
                                         *ret_problem = NULL;
                                 return -EINVAL;
                         }
-                        r = vm_add_unit(vm, id, mdp_json_get_string(u, "parent"), k);
+                        if (parse_unit_id(id, canonical, NULL) < 0 || !streq(canonical, id) ||
+                            (parent && *parent && !mdp_sysfs_name_is_valid(parent))) {
+                                if (asprintf(ret_problem,
+                                             "VM %s: units[%zu] (\"%.64s\") is not a canonical mdev UUID or PCI "
+                                             "address with a valid parent",
+                                             name, i, id) < 0)
+                                        *ret_problem = NULL;
+                                return -EINVAL;
+                        }
+                        r = vm_add_unit(vm, id, parent, k);
                         if (r < 0)
                                 return r;
                 }
@@ -444,7 +472,9 @@ static int vm_from_json(struct manager *m, json_object *o, struct vm **ret, char
                         int64_t pasid;
 
                         if (!unit || !parent || !kind || !json_object_object_get_ex(p, "pasid", &pv) ||
-                            (pasid = json_object_get_int64(pv)) < 0 || pasid >= (1 << MDP_PASID_WIDTH_MAX)) {
+                            (pasid = json_object_get_int64(pv)) < 0 || pasid >= (1 << MDP_PASID_WIDTH_MAX) ||
+                            !vm_find_unit(vm, unit) || !mdp_sysfs_name_is_valid(parent) ||
+                            (!streq(kind, "guest") && !streq(kind, "instance"))) {
                                 if (asprintf(ret_problem, "VM %s: pasids[%zu] is incomplete", name, i) < 0)
                                         *ret_problem = NULL;
                                 return -EINVAL;

@@ -7,9 +7,9 @@
 #   build-fuzz/ with CC=clang --enable-fuzzing (unless this build is that one), builds the
 #   tests/fuzz/fuzz_<target> programs there and runs each; any crash fails it.
 
-MDP_FUZZ_NAMES = conf dbus_args definition domain iommu json pci_caps snapshot state sysfs uuid
+MDP_FUZZ_NAMES = conf dbus_args definition domain iommu json pci_caps snapshot state sysfs uuid vms
 MDP_FUZZ_COMMON = tests/fuzz/fuzz.h tests/fuzz/targets.h tests/fuzz/fuzz-util.c
-MDP_FUZZ_TARGET_SOURCES = tests/fuzz/fuzz-conf.c tests/fuzz/fuzz-dbus-args.c tests/fuzz/fuzz-definition.c tests/fuzz/fuzz-domain.c tests/fuzz/fuzz-iommu.c tests/fuzz/fuzz-json.c tests/fuzz/fuzz-pci-caps.c tests/fuzz/fuzz-snapshot.c tests/fuzz/fuzz-state.c tests/fuzz/fuzz-sysfs.c tests/fuzz/fuzz-uuid.c
+MDP_FUZZ_TARGET_SOURCES = tests/fuzz/fuzz-conf.c tests/fuzz/fuzz-dbus-args.c tests/fuzz/fuzz-definition.c tests/fuzz/fuzz-domain.c tests/fuzz/fuzz-iommu.c tests/fuzz/fuzz-json.c tests/fuzz/fuzz-pci-caps.c tests/fuzz/fuzz-snapshot.c tests/fuzz/fuzz-state.c tests/fuzz/fuzz-sysfs.c tests/fuzz/fuzz-uuid.c tests/fuzz/fuzz-vms.c
 
 check_PROGRAMS += tests/fuzz/check_fuzz_replay
 tests_fuzz_check_fuzz_replay_SOURCES = tests/fuzz/check_fuzz_replay.c $(MDP_FUZZ_COMMON) $(MDP_FUZZ_TARGET_SOURCES)
@@ -58,6 +58,11 @@ tests_fuzz_fuzz_pci_caps_SOURCES = tests/fuzz/fuzz-pci-caps.c $(MDP_FUZZ_COMMON)
 tests_fuzz_fuzz_pci_caps_CFLAGS = $(MDP_FUZZ_CFLAGS)
 tests_fuzz_fuzz_pci_caps_LDADD = $(MDP_FUZZ_LDADD)
 tests_fuzz_fuzz_pci_caps_LDFLAGS = -fsanitize=fuzzer
+noinst_PROGRAMS += tests/fuzz/fuzz_vms
+tests_fuzz_fuzz_vms_SOURCES = tests/fuzz/fuzz-vms.c $(MDP_FUZZ_COMMON)
+tests_fuzz_fuzz_vms_CFLAGS = $(MDP_FUZZ_CFLAGS)
+tests_fuzz_fuzz_vms_LDADD = $(MDP_FUZZ_LDADD)
+tests_fuzz_fuzz_vms_LDFLAGS = -fsanitize=fuzzer
 noinst_PROGRAMS += tests/fuzz/fuzz_snapshot
 tests_fuzz_fuzz_snapshot_SOURCES = tests/fuzz/fuzz-snapshot.c $(MDP_FUZZ_COMMON)
 tests_fuzz_fuzz_snapshot_CFLAGS = $(MDP_FUZZ_CFLAGS)

@@ -17,7 +17,8 @@
         X(snapshot)                                                                                         \
         X(state)                                                                                            \
         X(sysfs)                                                                                            \
-        X(uuid)
+        X(uuid)                                                                                             \
+        X(vms)
 
 #define MDP_FUZZ_DECLARE(name) int mdp_fuzz_##name(const uint8_t *data, size_t size);
 MDP_FUZZ_TARGETS(MDP_FUZZ_DECLARE)
