@@ -27,8 +27,6 @@ struct dbus_source {
         struct cli_source *sysfs; /* IOMMU registers, opened on first use */
         sd_bus_message **msgs;    /* replies the records point into */
         size_t n_msgs;
-        void **allocs;
-        size_t n_allocs;
         struct snapshot_map {
                 const void *data;
                 size_t size;
@@ -52,22 +50,6 @@ static int grow(void **array, size_t n, size_t chunk, size_t size)
         return 0;
 }
 
-static void *keep(struct dbus_source *s, void *p)
-{
-        void **a;
-
-        if (!p)
-                return NULL;
-        a = realloc(s->allocs, (s->n_allocs + 1) * sizeof(void *));
-        if (!a) {
-                free(p);
-                return NULL;
-        }
-        s->allocs = a;
-        s->allocs[s->n_allocs++] = p;
-        return p;
-}
-
 static int keep_msg(struct dbus_source *s, sd_bus_message *m)
 {
         sd_bus_message **a = realloc(s->msgs, (s->n_msgs + 1) * sizeof(*a));
@@ -86,9 +68,6 @@ static void dbus_free(struct cli_source *base)
         for (size_t i = 0; i < s->n_msgs; i++)
                 sd_bus_message_unref(s->msgs[i]);
         free(s->msgs);
-        for (size_t i = 0; i < s->n_allocs; i++)
-                free(s->allocs[i]);
-        free(s->allocs);
         for (size_t i = 0; i < s->n_maps; i++)
                 munmap((void *)s->maps[i].data, s->maps[i].size);
         free(s->maps);
@@ -236,7 +215,7 @@ static int fill_instances(struct dbus_source *s, struct cli_type *types, size_t 
                 t->instances = v;
         }
         for (size_t i = 0; i < n_types; i++)
-                if (types[i].instances && !keep(s, (void *)types[i].instances))
+                if (types[i].instances && !cli_source_keep(&s->base, (void *)types[i].instances))
                         return -ENOMEM;
         return 0;
 }
@@ -299,9 +278,9 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
                         };
                 }
         }
-        if (parents && !keep(s, parents))
+        if (parents && !cli_source_keep(&s->base, parents))
                 r = -ENOMEM;
-        if (types && !keep(s, types))
+        if (types && !cli_source_keep(&s->base, types))
                 r = -ENOMEM;
         if (r < 0)
                 return bad_reply(r, "Snapshot");
@@ -360,9 +339,9 @@ static int read_device_properties(struct dbus_source *s, sd_bus_message *m, stru
                         if (r >= 0)
                                 r = sd_bus_message_exit_container(m);
                         for (n_parents = 0; parents && parents[n_parents]; n_parents++)
-                                if (!keep(s, parents[n_parents]))
+                                if (!cli_source_keep(&s->base, parents[n_parents]))
                                         r = -ENOMEM;
-                        if (parents && !keep(s, parents))
+                        if (parents && !cli_source_keep(&s->base, parents))
                                 r = -ENOMEM;
                 } else if (streq(prop, "IommuGroup")) {
                         int32_t g;
@@ -566,9 +545,9 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
                 strcpy(d->uuid, f[0]);
                 taken = true;
         }
-        if (out && !keep(s, out))
+        if (out && !cli_source_keep(&s->base, out))
                 r = -ENOMEM;
-        if (attrs && !keep(s, attrs))
+        if (attrs && !cli_source_keep(&s->base, attrs))
                 r = -ENOMEM;
         if (r < 0)
                 return bad_reply(r, "Snapshot");
@@ -605,7 +584,7 @@ static int dbus_kernel(struct cli_source *base, const struct cli_kernel **ret)
                 return log_error_errno(r, "%s", msg ? msg : "out of memory");
         }
         r = keep_msg(s, reply);
-        k = keep(s, calloc(1, sizeof(*k)));
+        k = cli_source_keep(&s->base, calloc(1, sizeof(*k)));
         if (r < 0 || !k)
                 return log_error_errno(-ENOMEM, "out of memory");
         *k = (struct cli_kernel){MDP_UNKNOWN, MDP_UNKNOWN, MDP_UNKNOWN, NULL, NULL};

@@ -30,28 +30,9 @@ struct sysfs_source {
         size_t n_defs;
         char **problems; /* skipped definition files, "path: reason" */
         size_t n_problems;
-        /* Allocations the returned records point into. */
-        void **allocs;
-        size_t n_allocs;
 };
 
 #define SOURCE(s) ((struct sysfs_source *)(s))
-
-static void *keep(struct sysfs_source *s, void *p)
-{
-        void **a;
-
-        if (!p)
-                return NULL;
-        a = realloc(s->allocs, (s->n_allocs + 1) * sizeof(void *));
-        if (!a) {
-                free(p);
-                return NULL;
-        }
-        s->allocs = a;
-        s->allocs[s->n_allocs++] = p;
-        return p;
-}
 
 static void defs_clear(struct sysfs_source *s)
 {
@@ -93,9 +74,6 @@ static void sysfs_free(struct cli_source *base)
         mdp_mdev_free(s->one_mdev);
         mdp_profiles_unref(s->profiles);
         mdp_ctx_unref(s->ctx);
-        for (size_t i = 0; i < s->n_allocs; i++)
-                free(s->allocs[i]);
-        free(s->allocs);
         free(s);
 }
 
@@ -155,7 +133,7 @@ static int fill_parent(struct sysfs_source *s, const struct mdp_parent *p, struc
         struct cli_type *types = NULL;
 
         if (p->n_types > 0) {
-                types = keep(s, calloc(p->n_types, sizeof(*types)));
+                types = cli_source_keep(&s->base, calloc(p->n_types, sizeof(*types)));
                 if (!types)
                         return -ENOMEM;
                 for (size_t i = 0; i < p->n_types; i++)
@@ -201,7 +179,7 @@ static int sysfs_parents(struct cli_source *base, const char *only_parent, const
                         return scan_error(s, r);
                 mdp_parent_free(s->one_parent);
                 s->one_parent = TAKE_PTR(p);
-                out = keep(s, calloc(1, sizeof(*out)));
+                out = cli_source_keep(&s->base, calloc(1, sizeof(*out)));
                 if (!out || fill_parent(s, s->one_parent, out) < 0)
                         return log_error_errno(-ENOMEM, "out of memory");
                 *ret = out;
@@ -214,7 +192,7 @@ static int sysfs_parents(struct cli_source *base, const char *only_parent, const
         if (r < 0)
                 return r;
         parents = mdp_host_parents(s->parents_host, &n);
-        out = n ? keep(s, calloc(n, sizeof(*out))) : NULL;
+        out = n ? cli_source_keep(&s->base, calloc(n, sizeof(*out))) : NULL;
         if (n && !out)
                 return log_error_errno(-ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
@@ -343,7 +321,7 @@ static int fill_definition(struct sysfs_source *s, struct cli_device *d, const s
         struct cli_attr *attrs = NULL;
 
         if (def->n_attrs > 0) {
-                attrs = keep(s, calloc(def->n_attrs, sizeof(*attrs)));
+                attrs = cli_source_keep(&s->base, calloc(def->n_attrs, sizeof(*attrs)));
                 if (!attrs)
                         return -ENOMEM;
                 for (size_t i = 0; i < def->n_attrs; i++)
@@ -363,7 +341,7 @@ static int fill_defined_parents(struct sysfs_source *s, struct cli_device *d)
 
         if (n == 0)
                 return 0;
-        v = keep(s, calloc(n, sizeof(char *)));
+        v = cli_source_keep(&s->base, calloc(n, sizeof(char *)));
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
@@ -379,7 +357,7 @@ static int fill_active(struct sysfs_source *s, struct cli_device *d, const struc
 
         /* The contract's VfioGroup is the node's path ("/dev/vfio/4"); the host model keeps
          * it relative to /dev. */
-        if (m->vfio_group && (asprintf(&vfio_group, "/dev/%s", m->vfio_group) < 0 || !keep(s, vfio_group)))
+        if (m->vfio_group && (asprintf(&vfio_group, "/dev/%s", m->vfio_group) < 0 || !cli_source_keep(&s->base, vfio_group)))
                 return -ENOMEM;
         d->active = true;
         d->parent = m->parent;
@@ -448,7 +426,7 @@ static int sysfs_devices(struct cli_source *base, const struct cli_device_query 
                 mdevs = mdp_host_mdevs(s->mdevs_host, &n_mdevs);
         }
 
-        out = keep(s, calloc(MAX(q->defined ? s->n_defs : n_mdevs, 1), sizeof(*out)));
+        out = cli_source_keep(&s->base, calloc(MAX(q->defined ? s->n_defs : n_mdevs, 1), sizeof(*out)));
         if (!out)
                 return log_error_errno(-ENOMEM, "out of memory");
 
@@ -529,7 +507,7 @@ static int sysfs_kernel(struct cli_source *base, const struct cli_kernel **ret)
         if (r < 0)
                 return r;
         k = mdp_host_kernel(s->hw_host);
-        out = keep(s, calloc(1, sizeof(*out)));
+        out = cli_source_keep(&s->base, calloc(1, sizeof(*out)));
         if (!out)
                 return log_error_errno(-ENOMEM, "out of memory");
         *out = (struct cli_kernel){
@@ -558,7 +536,7 @@ static int sysfs_iommus(struct cli_source *base, const struct cli_iommu **ret, s
                 return r;
         k = mdp_host_kernel(s->hw_host);
         iommus = mdp_host_iommus(s->hw_host, &n);
-        out = keep(s, calloc(MAX(n, 1), sizeof(*out)));
+        out = cli_source_keep(&s->base, calloc(MAX(n, 1), sizeof(*out)));
         if (!out)
                 return log_error_errno(-ENOMEM, "out of memory");
         for (size_t i = 0; i < n; i++) {
@@ -567,7 +545,7 @@ static int sysfs_iommus(struct cli_source *base, const struct cli_iommu **ret, s
                 size_t n_fields = 0;
 
                 r = mdp_iommu_decode_fields(&m->regs, &fields, &n_fields);
-                if (r < 0 || (fields && !keep(s, fields)))
+                if (r < 0 || (fields && !cli_source_keep(&s->base, fields)))
                         return log_error_errno(-ENOMEM, "out of memory");
                 out[i] = (struct cli_iommu){
                         .name = m->name,

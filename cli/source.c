@@ -136,8 +136,27 @@ struct cli_source *cli_source_free(struct cli_source *s)
         for (size_t i = 0; i < s->n_warnings; i++)
                 free(s->warnings[i]);
         free(s->warnings);
+        for (size_t i = 0; i < s->n_allocs; i++)
+                free(s->allocs[i]);
+        free(s->allocs);
         s->ops->free(s);
         return NULL;
+}
+
+void *cli_source_keep(struct cli_source *s, void *p)
+{
+        void **a;
+
+        if (!p)
+                return NULL;
+        a = realloc(s->allocs, (s->n_allocs + 1) * sizeof(void *));
+        if (!a) {
+                free(p);
+                return NULL;
+        }
+        s->allocs = a;
+        s->allocs[s->n_allocs++] = p;
+        return p;
 }
 
 int cli_source_warn(struct cli_source *s, const char *fmt, ...)

@@ -120,6 +120,9 @@ struct cli_source {
         /* For the sysfs source: why the daemon was not asked (a sentence), NULL when it was
          * never considered (--source=sysfs). */
         const char *why_sysfs;
+        /* Allocations the returned records point into, freed with the source. */
+        void **allocs;
+        size_t n_allocs;
 };
 
 /* Which source the read verbs use (global option --source). */
@@ -167,6 +170,8 @@ static inline bool cli_source_is_daemon(const struct cli_source *s)
         return s->bus != NULL;
 }
 
+/* Frees p with the source; returns p, or NULL (p freed) when out of memory or p is NULL. */
+void *cli_source_keep(struct cli_source *s, void *p);
 /* Adds a warning (printf format); -ENOMEM only. */
 int cli_source_warn(struct cli_source *s, const char *fmt, ...) _printf_(2, 3);
 /* Prints the warnings collected so far on stderr ("warning: ...") and forgets them. */

@@ -509,6 +509,19 @@ static int host_grow(void **array, size_t n, size_t size)
         return 0;
 }
 
+/* After a reader filled base[*n] (r its result): counts the record unless the object was
+ * gone (-ENOENT), and keeps the array sorted for the lookups. */
+static int host_added(int r, void *base, size_t *n, size_t size, int (*compare)(const void *, const void *))
+{
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        (*n)++;
+        qsort(base, *n, size, compare);
+        return 0;
+}
+
 static int add_mdev(struct mdp_host *h, int sfd, const char *uuid, struct scan_cache *cache)
 {
         int r;
@@ -519,13 +532,7 @@ static int add_mdev(struct mdp_host *h, int sfd, const char *uuid, struct scan_c
         if (r < 0)
                 return r;
         r = mdev_read_one(h->ctx, sfd, uuid, cache, &h->mdevs[h->n_mdevs]);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        h->n_mdevs++;
-        qsort(h->mdevs, h->n_mdevs, sizeof(struct mdp_mdev), mdev_compare);
-        return 0;
+        return host_added(r, h->mdevs, &h->n_mdevs, sizeof(struct mdp_mdev), mdev_compare);
 }
 
 static int add_parent(struct mdp_host *h, int sfd, const char *name)
@@ -539,13 +546,7 @@ static int add_parent(struct mdp_host *h, int sfd, const char *name)
         if (r < 0)
                 return r;
         r = parent_read_one(h->ctx, sfd, name, false, &h->parents[h->n_parents]);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        h->n_parents++;
-        qsort(h->parents, h->n_parents, sizeof(struct mdp_parent), parent_compare);
-        return 0;
+        return host_added(r, h->parents, &h->n_parents, sizeof(struct mdp_parent), parent_compare);
 }
 
 static int add_group(struct mdp_host *h, int sfd, int number)
@@ -560,13 +561,7 @@ static int add_group(struct mdp_host *h, int sfd, int number)
                 return r;
         snprintf(name, sizeof(name), "%d", number);
         r = group_read_one(h->ctx, sfd, name, &h->groups[h->n_groups]);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        h->n_groups++;
-        qsort(h->groups, h->n_groups, sizeof(struct mdp_iommu_group), group_number_compare);
-        return 0;
+        return host_added(r, h->groups, &h->n_groups, sizeof(struct mdp_iommu_group), group_number_compare);
 }
 
 static int add_iommu(struct mdp_host *h, int sfd, struct iommu_env *env, const char *name)
@@ -579,13 +574,7 @@ static int add_iommu(struct mdp_host *h, int sfd, struct iommu_env *env, const c
         if (r < 0)
                 return r;
         r = iommu_read_one(h->ctx, sfd, name, env, &h->iommus[h->n_iommus]);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return r;
-        h->n_iommus++;
-        qsort(h->iommus, h->n_iommus, sizeof(struct mdp_iommu), iommu_compare);
-        return 0;
+        return host_added(r, h->iommus, &h->n_iommus, sizeof(struct mdp_iommu), iommu_compare);
 }
 
 static int add_pci(struct mdp_host *h, int sfd, const char *address, const struct mdp_pci_device **ret)
@@ -607,13 +596,12 @@ static int add_pci(struct mdp_host *h, int sfd, const char *address, const struc
                 if (r < 0)
                         return r;
                 r = pci_read_one(h->ctx, sfd, copy, true, &h->pci[h->n_pci]);
-                if (r == -ENOENT)
-                        return 0;
+                r = host_added(r, h->pci, &h->n_pci, sizeof(struct mdp_pci_device), pci_compare);
                 if (r < 0)
                         return r;
-                h->n_pci++;
-                qsort(h->pci, h->n_pci, sizeof(struct mdp_pci_device), pci_compare);
                 d = mdp_host_find_pci_device(h, copy);
+                if (!d)
+                        return 0;
         }
         if (ret)
                 *ret = d;
