@@ -1197,6 +1197,47 @@ START_TEST(test_autostart_progress)
 }
 END_TEST
 
+/* mdevpasidctl start-parent-mdevs (what mdevctl's udev rule runs): the parent's auto
+ * definitions that are not running start, manual ones and other parents' do not; one that
+ * fails is reported, the others still start, and the exit status says so. */
+START_TEST(test_cli_start_parent_mdevs)
+{
+        struct harness *h = start_host();
+        struct harness_run run = {0};
+
+        spawn_daemon(h);
+        define(h, "mtty", "mtty-1", U1, true);
+        define(h, "mtty", "mtty-1", U2, true);
+        define(h, "mtty", "mtty-1", U3, false);
+        ck_assert_int_eq(harness_run(h,
+                                     HARNESS_ARGV((char *)harness_program("cli/mdevpasidctl"),
+                                                  "start-parent-mdevs", "mtty"),
+                                     HARNESS_ARGV("NO_COLOR=1"), NULL, 30000, &run),
+                         0);
+        ck_assert_msg(run.exit_code == 0, "exit %d: %s", run.exit_code, run.err);
+        harness_run_clear(&run);
+        assert_dev_s(h, U1, "State", "active");
+        assert_dev_s(h, U2, "State", "active");
+        assert_dev_s(h, U3, "State", "inactive");
+
+        stop(h, U1);
+        stop(h, U2);
+        sim(h, "fault fail-create ENOSPC 1 " U2);
+        ck_assert_int_eq(harness_run(h,
+                                     HARNESS_ARGV((char *)harness_program("cli/mdevpasidctl"),
+                                                  "start-parent-mdevs", "mtty"),
+                                     HARNESS_ARGV("NO_COLOR=1"), NULL, 30000, &run),
+                         0);
+        ck_assert_msg(run.exit_code == 1, "exit %d: %s", run.exit_code, run.err);
+        ck_assert_msg(strstr(run.err, U2) && strstr(run.err, "1 of 2 auto-start devices on mtty did not start"),
+                      "%s", run.err);
+        harness_run_clear(&run);
+        assert_dev_s(h, U1, "State", "active");
+        assert_dev_s(h, U2, "State", "inactive");
+        harness_stop(h);
+}
+END_TEST
+
 /* Autostart runs once per parent registration, not once per daemon start: an auto device an
  * administrator stopped stays stopped when the daemon is restarted (kill -9 or SIGTERM), and
  * starts again only when its parent registers anew. */
@@ -3284,6 +3325,7 @@ static Suite *daemon_suite(void)
         tcase_add_test(tc, test_autostart_late_parent);
         tcase_add_test(tc, test_autostart_once_per_registration);
         tcase_add_test(tc, test_autostart_progress);
+        tcase_add_test(tc, test_cli_start_parent_mdevs);
         tcase_add_test(tc, test_parent_unregisters_with_live_mdevs);
         tcase_add_test(tc, test_capacity_and_duplicates);
         tcase_add_test(tc, test_concurrent_capacity);
