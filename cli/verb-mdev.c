@@ -363,57 +363,42 @@ static void progress_end(struct progress *p)
 int verb_start_parent_mdevs(int argc, char **argv)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char **todo = NULL;
+        _cleanup_(cli_source_freep) struct cli_source *src = NULL;
+        const struct cli_device *defs;
         sd_bus_error e = SD_BUS_ERROR_NULL;
         struct progress p = {.tty = isatty(STDERR_FILENO) && !getenv("NO_COLOR")};
-        size_t n = 0, failed = 0;
+        size_t n_defs, failed = 0;
         int r;
 
         r = open_daemon(&bus);
         if (r < 0)
                 return r;
-        r = mdp_client_call(bus, NULL, NULL, "ListDevices", 0, &e, &reply, "b", 1);
+        /* The daemon's definitions of this parent, as `list --defined -p` reads them. */
+        r = cli_source_dbus_new(TAKE_PTR(bus), 0, &src);
         if (r < 0)
-                return call_failed(&e, r, "list the definitions of %s", argv[0]);
-        r = sd_bus_message_enter_container(reply, 'a', "(sssbbsa(ss)a{sv})");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sssbbsa(ss)a{sv}")) > 0) {
-                const char *uuid, *parent, *type, *start;
-                int active, defined;
-                char **a;
-
-                r = sd_bus_message_read(reply, "sssbbs", &uuid, &parent, &type, &active, &defined, &start);
-                if (r >= 0)
-                        r = sd_bus_message_skip(reply, "a(ss)a{sv}");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                if (r < 0)
-                        break;
-                if (!streq(parent, argv[0]) || active || !streq(start, "auto"))
+                return r;
+        r = cli_source_devices(src, &(struct cli_device_query){.defined = true, .parent = argv[0]}, &defs,
+                               &n_defs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_defs; i++)
+                p.total += !defs[i].active && defs[i].autostart;
+        for (size_t i = 0; i < n_defs; i++) {
+                if (defs[i].active || !defs[i].autostart)
                         continue;
-                a = realloc(todo, (n + 1) * sizeof(char *));
-                if (!a)
-                        return log_error_errno(-ENOMEM, "out of memory");
-                todo = a;
-                todo[n++] = (char *)uuid;
-        }
-        if (r < 0)
-                return log_error_errno(
-                        r, "mdevpasidd's answer to ListDevices does not have the expected shape");
-        p.total = n;
-        for (size_t i = 0; i < n; i++, p.done++) {
-                progress_step(&p, "starting", todo[i]);
-                r = mdp_client_call(bus, NULL, NULL, "Start", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL, "ss",
-                                    todo[i], argv[0]);
+                progress_step(&p, "starting", defs[i].uuid);
+                p.done++;
+                r = mdp_client_call(src->bus, NULL, NULL, "Start", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL,
+                                    "ss", defs[i].uuid, argv[0]);
                 if (r < 0) {
                         progress_end(&p);
-                        (void)call_failed(&e, r, "start mdev %s on %s", todo[i], argv[0]);
+                        (void)call_failed(&e, r, "start mdev %s on %s", defs[i].uuid, argv[0]);
                         failed++;
                 }
         }
         progress_end(&p);
         if (failed > 0)
-                return log_error_errno(-EIO, "%zu of %zu auto-start device%s on %s did not start", failed, n,
-                                       n == 1 ? "" : "s", argv[0]);
+                return log_error_errno(-EIO, "%zu of %zu auto-start device%s on %s did not start", failed,
+                                       p.total, p.total == 1 ? "" : "s", argv[0]);
         return 0;
 }
