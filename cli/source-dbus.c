@@ -98,15 +98,8 @@ static int call(struct dbus_source *s, const char *member, sd_bus_message **repl
         if (r >= 0)
                 r = mdp_client_send(s->bus, m, MDP_CLIENT_TIMEOUT_READ_USEC, &e, reply);
         sd_bus_message_unref(m);
-        if (r < 0) {
-                _cleanup_free_ char *what = NULL, *msg = NULL;
-
-                if (asprintf(&what, "ask mdevpasidd (%s)", member) < 0)
-                        what = NULL;
-                msg = mdp_client_error_message(&e, r, what);
-                log_error("%s", msg ? msg : "out of memory");
-        }
-        sd_bus_error_free(&e);
+        if (r < 0)
+                return cli_call_failed(&e, r, "ask mdevpasidd (%s)", member);
         return r;
 }
 
@@ -412,12 +405,8 @@ static int fill_device_objects(struct dbus_source *s, struct cli_device *devs, s
         qsort(index, n, sizeof(*index), uuid_index_compare);
         r = sd_bus_call_method(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, "org.freedesktop.DBus.ObjectManager",
                                "GetManagedObjects", &e, &reply, NULL);
-        if (r < 0) {
-                _cleanup_free_ char *msg =
-                        mdp_client_error_message(&e, r, "ask mdevpasidd (GetManagedObjects)");
-                sd_bus_error_free(&e);
-                return log_error_errno(r, "%s", msg ? msg : "out of memory");
-        }
+        if (r < 0)
+                return cli_call_failed(&e, r, "ask mdevpasidd (GetManagedObjects)");
         r = keep_msg(s, reply);
         if (r < 0)
                 return r;
@@ -577,12 +566,8 @@ static int dbus_kernel(struct cli_source *base, const struct cli_kernel **ret)
 
         r = sd_bus_get_property(s->bus, MDP_BUS_NAME, MDP_OBJECT_ROOT, MDP_IFACE_MANAGER, "KernelFeatures",
                                 &e, &reply, "a{ss}");
-        if (r < 0) {
-                _cleanup_free_ char *msg =
-                        mdp_client_error_message(&e, r, "ask mdevpasidd (KernelFeatures)");
-                sd_bus_error_free(&e);
-                return log_error_errno(r, "%s", msg ? msg : "out of memory");
-        }
+        if (r < 0)
+                return cli_call_failed(&e, r, "ask mdevpasidd (KernelFeatures)");
         r = keep_msg(s, reply);
         k = cli_source_keep(&s->base, calloc(1, sizeof(*k)));
         if (r < 0 || !k)

@@ -143,6 +143,22 @@ struct cli_source *cli_source_free(struct cli_source *s)
         return NULL;
 }
 
+int cli_call_failed(sd_bus_error *e, int r, const char *fmt, ...)
+{
+        _cleanup_free_ char *what = NULL, *msg = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        va_end(ap);
+        msg = mdp_client_error_message(e, r, what);
+        fflush(stdout);
+        log_error("%s", msg ? msg : "out of memory");
+        sd_bus_error_free(e);
+        return r < 0 ? r : -EIO;
+}
+
 void *cli_source_keep(struct cli_source *s, void *p)
 {
         void **a;

@@ -156,6 +156,10 @@ int cli_source_dbus_new(sd_bus *bus, unsigned flags, struct cli_source **ret);
 /* A connection to mdevpasidd for the verbs that change something: running, or (activate)
  * startable by D-Bus activation. Otherwise logs why not and how to start it, -ENOTCONN. */
 int cli_daemon_open(bool activate, sd_bus **ret);
+/* A failed call to the daemon: logs one sentence naming what was done (printf format) from
+ * the daemon's error (mdp_client_error_message()), frees e, returns r (-EIO if it was not
+ * negative). stdout is flushed first so the sentence follows the output it concerns. */
+int cli_call_failed(sd_bus_error *e, int r, const char *fmt, ...) _printf_(3, 4);
 /* Whether a read asks the daemon (--source, MDEVPASID_ROOT and DBUS_SYSTEM_BUS_ADDRESS,
  * the daemon's state): 1 and a connection; 0 for sysfs (the note on stderr printed unless
  * arg_quiet_fallback; *ret_why the sentence, NULL for --source=sysfs); negative (logged)

@@ -28,23 +28,6 @@ long arg_index = -1;
 bool arg_index_set;
 
 /* A failed call: one sentence naming the object, from the daemon's error (lib/client.h). */
-static int call_failed(sd_bus_error *e, int r, const char *fmt, ...) _printf_(3, 4);
-static int call_failed(sd_bus_error *e, int r, const char *fmt, ...)
-{
-        _cleanup_free_ char *what = NULL, *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
-        va_end(ap);
-        msg = mdp_client_error_message(e, r, what);
-        fflush(stdout);
-        log_error("%s", msg ? msg : "out of memory");
-        sd_bus_error_free(e);
-        return r < 0 ? r : -EIO;
-}
-
 /* The whole of a file that may be a pipe (/dev/stdin from libvirt), up to the size of a
  * definition file. */
 static int read_stream(const char *path, char **ret, size_t *ret_len)
@@ -154,7 +137,7 @@ int verb_define(int argc, char **argv)
                 return log_error_errno(r, "out of memory");
         r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, &reply);
         if (r < 0)
-                return call_failed(&e, r, "define mdev %s%s%s", arg_uuid[0] ? arg_uuid : "(new UUID)",
+                return cli_call_failed(&e, r, "define mdev %s%s%s", arg_uuid[0] ? arg_uuid : "(new UUID)",
                                    arg_parent ? " on " : "", strempty(arg_parent));
         r = sd_bus_message_read(reply, "s", &uuid);
         if (r < 0)
@@ -179,7 +162,7 @@ int verb_undefine(int argc, char **argv)
         r = mdp_client_call(bus, NULL, NULL, "Undefine", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL, "ss",
                             arg_uuid, strempty(arg_parent));
         if (r < 0)
-                return call_failed(&e, r, "undefine mdev %s", arg_uuid);
+                return cli_call_failed(&e, r, "undefine mdev %s", arg_uuid);
         return 0;
 }
 
@@ -255,7 +238,7 @@ int verb_modify(int argc, char **argv)
                 return log_error_errno(r, "out of memory");
         r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL);
         if (r < 0)
-                return call_failed(&e, r, "modify mdev %s", arg_uuid);
+                return cli_call_failed(&e, r, "modify mdev %s", arg_uuid);
         return 0;
 }
 
@@ -294,7 +277,7 @@ int verb_start(int argc, char **argv)
                 r = mdp_client_call(bus, NULL, NULL, "Start", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL, "ss",
                                     arg_uuid, strempty(arg_parent));
                 if (r < 0)
-                        return call_failed(&e, r, "start mdev %s", arg_uuid);
+                        return cli_call_failed(&e, r, "start mdev %s", arg_uuid);
                 return 0;
         }
         /* A transient device from -p -t or --jsonfile (mdevctl: "start -p P -t T [-u U]"). */
@@ -309,7 +292,7 @@ int verb_start(int argc, char **argv)
                 return log_error_errno(r, "out of memory");
         r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, &reply);
         if (r < 0)
-                return call_failed(&e, r, "start a %s mdev %son %s", def ? def->type : arg_type,
+                return cli_call_failed(&e, r, "start a %s mdev %son %s", def ? def->type : arg_type,
                                    arg_uuid[0] ? arg_uuid : "", arg_parent);
         r = sd_bus_message_read(reply, "s", &uuid);
         if (r < 0)
@@ -333,7 +316,7 @@ int verb_stop(int argc, char **argv)
         r = mdp_client_call(bus, NULL, NULL, "Stop", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL, "s",
                             arg_uuid);
         if (r < 0)
-                return call_failed(&e, r, "stop mdev %s", arg_uuid);
+                return cli_call_failed(&e, r, "stop mdev %s", arg_uuid);
         return 0;
 }
 
@@ -392,7 +375,7 @@ int verb_start_parent_mdevs(int argc, char **argv)
                                     "ss", defs[i].uuid, argv[0]);
                 if (r < 0) {
                         progress_end(&p);
-                        (void)call_failed(&e, r, "start mdev %s on %s", defs[i].uuid, argv[0]);
+                        (void)cli_call_failed(&e, r, "start mdev %s on %s", defs[i].uuid, argv[0]);
                         failed++;
                 }
         }

@@ -328,17 +328,13 @@ static int plan_daemon(const struct plan_query *q, struct mdp_plan **ret)
                 return log_error_errno(r, "out of memory");
         r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_READ_USEC, &e, &reply);
         if (r < 0) {
-                _cleanup_free_ char *msg = NULL;
-
                 if (sd_bus_error_has_name(&e, "org.freedesktop.DBus.Error.UnknownMethod") &&
                     arg_source != CLI_SOURCE_DAEMON) {
                         sd_bus_error_free(&e);
                         log_notice("note: this mdevpasidd has no PlanVm; planning from sysfs");
                         return 0;
                 }
-                msg = mdp_client_error_message(&e, r, "plan VM");
-                sd_bus_error_free(&e);
-                return log_error_errno(r, "%s", msg ? msg : "out of memory");
+                return cli_call_failed(&e, r, "plan VM");
         }
         r = mdp_plan_bus_read(reply, ret);
         if (r < 0)

@@ -19,23 +19,6 @@
 #include "util/log.h"
 #include "verbs.h"
 
-static int failed(sd_bus_error *e, int r, const char *fmt, ...) _printf_(3, 4);
-static int failed(sd_bus_error *e, int r, const char *fmt, ...)
-{
-        _cleanup_free_ char *what = NULL, *msg = NULL;
-        va_list ap;
-
-        va_start(ap, fmt);
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
-        va_end(ap);
-        msg = mdp_client_error_message(e, r, what);
-        fflush(stdout);
-        log_error("%s", msg ? msg : "out of memory");
-        sd_bus_error_free(e);
-        return r < 0 ? r : -EIO;
-}
-
 /* The same text and JSON as a locally computed plan (mdp_plan_format_text/to_json). */
 int cli_print_plan_reply(sd_bus_message *reply);
 int cli_print_plan_reply(sd_bus_message *reply)
@@ -128,7 +111,7 @@ int verb_vms(int argc, char **argv)
                 return r;
         r = mdp_client_call(bus, NULL, NULL, "ListVms", 0, &e, &reply, NULL);
         if (r < 0)
-                return failed(&e, r, "list VMs");
+                return cli_call_failed(&e, r, "list VMs");
         t = table_new("VM", "STRATEGY", "UNITS", "REASON", NULL);
         if (arg_json != JSON_OFF)
                 a = json_object_new_array();
@@ -218,7 +201,7 @@ int verb_attach(int argc, char **argv)
                         return log_error_errno(r, "out of memory");
                 r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, &reply);
                 if (r < 0)
-                        return failed(&e, r, "attach VM %s", vm);
+                        return cli_call_failed(&e, r, "attach VM %s", vm);
                 return cli_print_plan_reply(reply);
         }
         if (argc < 1)
@@ -242,7 +225,7 @@ int verb_attach(int argc, char **argv)
                 return log_error_errno(r, "out of memory");
         r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, &reply);
         if (r < 0)
-                return failed(&e, r, "attach VM %s", argv[0]);
+                return cli_call_failed(&e, r, "attach VM %s", argv[0]);
         return cli_print_plan_reply(reply);
 }
 
@@ -258,7 +241,7 @@ int verb_detach(int argc, char **argv)
         r = mdp_client_call(bus, NULL, NULL, "DetachVm", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL, "s",
                             argv[0]);
         if (r < 0)
-                return failed(&e, r, "detach VM %s", argv[0]);
+                return cli_call_failed(&e, r, "detach VM %s", argv[0]);
         return 0;
 }
 
@@ -312,7 +295,7 @@ static int pasid_list(sd_bus *bus, const char *only_vm)
                                "GetManagedObjects", &e, &reply, NULL);
         if (r < 0) {
                 json_object_put(a);
-                return failed(&e, r, "list PASIDs");
+                return cli_call_failed(&e, r, "list PASIDs");
         }
         r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
@@ -408,7 +391,7 @@ int verb_pasid(int argc, char **argv)
                 r = mdp_client_call(bus, NULL, NULL, "AllocatePasids", MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e,
                                     &reply, "ssu", argv[1], uuid, (uint32_t)count);
                 if (r < 0)
-                        return failed(&e, r, "allocate %lu PASID%s for mdev %s of VM %s", count,
+                        return cli_call_failed(&e, r, "allocate %lu PASID%s for mdev %s of VM %s", count,
                                       count == 1 ? "" : "s", uuid, argv[1]);
                 r = sd_bus_message_read_array(reply, 'u', (const void **)&pasids, &size);
                 if (r < 0)
@@ -451,7 +434,7 @@ int verb_pasid(int argc, char **argv)
                         return log_error_errno(r, "out of memory");
                 r = mdp_client_send(bus, m, MDP_CLIENT_TIMEOUT_CHANGE_USEC, &e, NULL);
                 if (r < 0)
-                        return failed(&e, r, "free PASIDs of VM %s", argv[1]);
+                        return cli_call_failed(&e, r, "free PASIDs of VM %s", argv[1]);
                 return 0;
         }
         return usage_error("unknown pasid command \"%s\"; expected list, alloc or free", sub);
