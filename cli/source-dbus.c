@@ -494,7 +494,6 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
                         if (r < 0)
                                 break;
                         attrs[n_attrs++] = (struct cli_attr){f[0], f[1]};
-                        /* An index for now: attrs moves as it grows. */
                         out[n - 1].n_attrs++;
                         continue;
                 }
@@ -524,7 +523,6 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
                         .active = streq(f[3], "1"),
                         .defined = streq(f[4], "1"),
                         .autostart = streq(f[5], "auto"),
-                        .attrs = (const struct cli_attr *)(uintptr_t)n_attrs,
                         .owner = nonempty(f[6]),
                         .state = nonempty(f[7]),
                         .class = nonempty(f[8]),
@@ -540,8 +538,10 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
                 r = -ENOMEM;
         if (r < 0)
                 return bad_reply(r, "Snapshot");
-        for (size_t i = 0; i < n; i++)
-                out[i].attrs = out[i].n_attrs > 0 ? &attrs[(uintptr_t)out[i].attrs] : NULL;
+        /* Each kept record's attributes follow the previous one's in attrs (which moved as
+         * it grew, so they are pointed to only now). */
+        for (size_t i = 0, first = 0; i < n; first += out[i].n_attrs, i++)
+                out[i].attrs = out[i].n_attrs > 0 ? &attrs[first] : NULL;
         sort(out, n, sizeof(*out), device_compare);
         if (s->flags & CLI_SOURCE_CLASSIFY) {
                 r = fill_device_objects(s, out, n);
