@@ -115,20 +115,18 @@ static int bad_reply(int r, const char *member)
 
 /* ---- the snapshot ---- */
 
-/* Asks for a snapshot of the given sections (NULL-terminated) and maps it; the mapping
- * lives as long as the source. Errors are logged. */
-static int snapshot(struct dbus_source *s, const char *const *sections, struct mdp_snapshot_reader *rd)
+/* Asks for a snapshot of one section, or two (and_section may be NULL), and maps it; the
+ * mapping lives as long as the source. Errors are logged. */
+static int snapshot(struct dbus_source *s, const char *section, const char *and_section,
+                    struct mdp_snapshot_reader *rd)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         struct snapshot_map *maps;
         const void *data;
-        size_t size, n = 0;
+        size_t size;
         int fd, r;
 
-        while (sections[n])
-                n++;
-        r = call(s, "Snapshot", &reply, "as", (unsigned)n, n > 0 ? sections[0] : NULL,
-                 n > 1 ? sections[1] : NULL);
+        r = call(s, "Snapshot", &reply, "as", and_section ? 2u : 1u, section, and_section);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "h", &fd);
@@ -226,7 +224,7 @@ static int dbus_parents(struct cli_source *base, const char *only_parent, const 
 
         *ret = NULL;
         *ret_n = 0;
-        r = snapshot(s, (const char *const[]){"parents", "types", NULL}, &rd);
+        r = snapshot(s, "parents", "types", &rd);
         if (r < 0)
                 return r;
         while ((r = mdp_snapshot_next(&rd, &rec)) > 0) {
@@ -479,7 +477,7 @@ static int dbus_devices(struct cli_source *base, const struct cli_device_query *
 
         *ret = NULL;
         *ret_n = 0;
-        r = snapshot(s, (const char *const[]){q->defined ? "definitions" : "devices", NULL}, &rd);
+        r = snapshot(s, q->defined ? "definitions" : "devices", NULL, &rd);
         if (r < 0)
                 return r;
         while ((r = mdp_snapshot_next(&rd, &rec)) > 0) {
