@@ -34,9 +34,8 @@
 
 #define MTTY_LIVE "29a5d629-5236-452f-9c1b-1e3b31a976cc" /* x86-6.12-sm: mtty-2 */
 #define MDPY_LIVE "cc2a83fb-38a3-4a2a-9b14-a61bd6c96a31"
-#define PF        "0000:00:02.0"
-#define PF_DIR    "sys/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0"
-#define VTYPE     "example_vdcm-wq"
+#define PF        TEST_SIOV_PF
+#define VTYPE     TEST_SIOV_TYPE
 #define A1        "6b2d0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c01"
 #define A2        "6b2d0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c02"
 #define A3        "6b2d0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c03"
@@ -97,45 +96,13 @@ static pid_t spawn_daemon(struct harness *h)
         return harness_spawn_service(h, MDP_BUS_NAME, WAIT_MS, argv, (char *const[]){env, NULL});
 }
 
-static void write_bin(const char *root, const char *rel, const void *data, size_t n)
-{
-        _cleanup_free_ char *p = NULL;
-        FILE *f;
-
-        ck_assert_int_ge(asprintf(&p, "%s/%s", root, rel), 0);
-        f = fopen(p, "we");
-        ck_assert_msg(f, "cannot write %s", p);
-        ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-        fclose(f);
-}
-
 /* The arm64 capture with 0000:00:02.0 made a PASID-granular parent (see the top). */
 static struct harness *start_smmu_host(void)
 {
         _cleanup_free_ char *root = test_unpack_fixture("arm64-6.12-smmuv3");
-        uint8_t config[4096] = {0xf4, 0x1a, 0x00, 0x10};
         struct harness *h;
 
-        test_mkdir(root, "sys/bus/pci/drivers/example_vdcm");
-        {
-                _cleanup_free_ char *link = NULL;
-                ck_assert_int_ge(asprintf(&link, "%s/" PF_DIR "/driver", root), 0);
-                ck_assert_int_eq(unlink(link), 0);
-        }
-        test_symlink(root, PF_DIR "/driver", "../../../../../bus/pci/drivers/example_vdcm");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/name", "wq\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/description", "one work queue\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/device_api", "vfio-pci\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/available_instances", "8\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/create", "");
-        test_mkdir(root, PF_DIR "/mdev_supported_types/" VTYPE "/devices");
-        test_symlink(root, "sys/class/mdev_bus/" PF,
-                     "../../devices/platform/4010000000.pcie/pci0000:00/" PF);
-        /* §3.3: PASID extended capability at 0x100, Max PASID Width 20 */
-        config[0x100] = 0x1b;
-        config[0x102] = 0x01;
-        config[0x105] = 20;
-        write_bin(root, PF_DIR "/config", config, sizeof(config));
+        test_make_siov_parent(root);
         h = harness_start(&(struct harness_opts){.sysfs = root});
         test_rm_rf(root);
         return h;

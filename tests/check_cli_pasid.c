@@ -26,9 +26,8 @@
 #include "test-help.h"
 #include "util/macro.h"
 
-#define PF      "0000:00:02.0"
-#define PF_DIR  "sys/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0"
-#define VTYPE   "example_vdcm-wq"
+#define PF      TEST_SIOV_PF
+#define VTYPE   TEST_SIOV_TYPE
 #define A1      "6b2d0e2d-7b3f-4e8a-9c6d-0f1e2a3b4c01"
 #define WAIT_MS 20000
 
@@ -63,42 +62,12 @@ static char *data_env(void)
         return s;
 }
 
-static void write_bin(const char *root, const char *rel, const void *data, size_t n)
-{
-        _cleanup_free_ char *path = NULL;
-        FILE *f;
-
-        ck_assert_int_ge(asprintf(&path, "%s/%s", root, rel), 0);
-        f = fopen(path, "we");
-        ck_assert_msg(f, "cannot write %s", path);
-        ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-        fclose(f);
-}
-
 static struct harness *start_smmu_host(void)
 {
         _cleanup_free_ char *root = test_unpack_fixture("arm64-6.12-smmuv3");
-        _cleanup_free_ char *link = NULL;
-        uint8_t config[4096] = {0xf4, 0x1a, 0x00, 0x10};
         struct harness *h;
 
-        test_mkdir(root, "sys/bus/pci/drivers/example_vdcm");
-        ck_assert_int_ge(asprintf(&link, "%s/" PF_DIR "/driver", root), 0);
-        ck_assert_int_eq(unlink(link), 0);
-        test_symlink(root, PF_DIR "/driver", "../../../../../bus/pci/drivers/example_vdcm");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/name", "wq\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/description", "one work queue\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/device_api", "vfio-pci\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/available_instances", "8\n");
-        test_write(root, PF_DIR "/mdev_supported_types/" VTYPE "/create", "");
-        test_mkdir(root, PF_DIR "/mdev_supported_types/" VTYPE "/devices");
-        test_symlink(root, "sys/class/mdev_bus/" PF,
-                     "../../devices/platform/4010000000.pcie/pci0000:00/" PF);
-        /* §3.3: PASID extended capability at 0x100, Max PASID Width 20 */
-        config[0x100] = 0x1b;
-        config[0x102] = 0x01;
-        config[0x105] = 20;
-        write_bin(root, PF_DIR "/config", config, sizeof(config));
+        test_make_siov_parent(root);
         h = harness_start(&(struct harness_opts){.sysfs = root});
         test_rm_rf(root);
         return h;

@@ -206,3 +206,34 @@ bool test_exists(const char *root, const char *relpath)
         struct stat st;
         return lstat(p, &st) == 0;
 }
+
+void test_make_siov_parent(const char *root)
+{
+        _cleanup_free_ char *link = NULL, *config_path = NULL;
+        uint8_t config[4096] = {0xf4, 0x1a, 0x00, 0x10};
+        FILE *f;
+
+        test_mkdir(root, "sys/bus/pci/drivers/example_vdcm");
+        ck_assert_int_ge(asprintf(&link, "%s/" TEST_SIOV_PF_DIR "/driver", root), 0);
+        ck_assert_int_eq(unlink(link), 0);
+        test_symlink(root, TEST_SIOV_PF_DIR "/driver", "../../../../../bus/pci/drivers/example_vdcm");
+#define TYPE_DIR TEST_SIOV_PF_DIR "/mdev_supported_types/" TEST_SIOV_TYPE
+        test_write(root, TYPE_DIR "/name", "wq\n");
+        test_write(root, TYPE_DIR "/description", "one work queue\n");
+        test_write(root, TYPE_DIR "/device_api", "vfio-pci\n");
+        test_write(root, TYPE_DIR "/available_instances", "8\n");
+        test_write(root, TYPE_DIR "/create", "");
+        test_mkdir(root, TYPE_DIR "/devices");
+#undef TYPE_DIR
+        test_symlink(root, "sys/class/mdev_bus/" TEST_SIOV_PF,
+                     "../../devices/platform/4010000000.pcie/pci0000:00/" TEST_SIOV_PF);
+        /* §3.3: PASID extended capability at 0x100, Max PASID Width 20 */
+        config[0x100] = 0x1b;
+        config[0x102] = 0x01;
+        config[0x105] = 20;
+        ck_assert_int_ge(asprintf(&config_path, "%s/" TEST_SIOV_PF_DIR "/config", root), 0);
+        f = fopen(config_path, "we");
+        ck_assert_msg(f, "cannot write %s", config_path);
+        ck_assert_uint_eq(fwrite(config, 1, sizeof(config), f), sizeof(config));
+        fclose(f);
+}

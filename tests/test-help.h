@@ -19,6 +19,16 @@ struct mdp_ctx *test_ctx(const char *root);
 
 /* Builders relative to root; parents are created as needed. */
 void test_write(const char *root, const char *relpath, const char *content);
+
+/* In an unpacked arm64-6.12-smmuv3 capture: the PCI function 0000:00:02.0 (behind the
+ * SMMUv3) made an mdev parent bound to "example_vdcm", with one type "example_vdcm-wq" and a
+ * PASID capability of 20 bits in its config space: the shape of a Scalable-IOV parent
+ * (IOMMU-SPEC.md §1.4-§1.5), which no real driver registers. check_assign and
+ * check_cli_pasid run on it. */
+#define TEST_SIOV_PF     "0000:00:02.0"
+#define TEST_SIOV_PF_DIR "sys/devices/platform/4010000000.pcie/pci0000:00/0000:00:02.0"
+#define TEST_SIOV_TYPE   "example_vdcm-wq"
+void test_make_siov_parent(const char *root);
 void test_symlink(const char *root, const char *relpath, const char *target);
 void test_mkdir(const char *root, const char *relpath);
 /* Reads a file relative to root into a malloc'd string (NULL if missing). */
