@@ -364,7 +364,7 @@ void autostart_progress(struct manager *m, uint32_t *ret_done, uint32_t *ret_fai
         *ret_in_progress = in_progress;
 }
 
-static int on_progress_defer(sd_event_source *s, void *userdata)
+static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct manager *m = userdata;
         int r;
@@ -377,9 +377,15 @@ static int on_progress_defer(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* At most one PropertiesChanged per 100 ms: the value is counted over every device
+ * (autostart_progress()), and announcing each of a round's n starts would count n times. */
 void autostart_progress_dirty(struct manager *m)
 {
-        manager_defer_once(m, &m->autostart_defer, on_progress_defer);
+        if (!m->bus_ready || m->autostart_defer)
+                return;
+        if (sd_event_add_time_relative(m->event, &m->autostart_defer, CLOCK_MONOTONIC, 100 * 1000, 10 * 1000,
+                                       on_progress_timer, m) < 0)
+                m->autostart_defer = NULL;
 }
 
 void autostart_cancel_parent(struct manager *m, const char *parent)

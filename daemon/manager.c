@@ -254,17 +254,12 @@ static int on_warnings_defer(sd_event_source *s, void *userdata)
         return 0;
 }
 
-void manager_defer_once(struct manager *m, sd_event_source **slot, sd_event_handler_t handler)
-{
-        if (!m->bus_ready || *slot)
-                return;
-        if (sd_event_add_defer(m->event, slot, handler, m) < 0)
-                *slot = NULL;
-}
-
 void manager_warnings_dirty(struct manager *m)
 {
-        manager_defer_once(m, &m->warnings_defer, on_warnings_defer);
+        if (!m->bus_ready || m->warnings_defer)
+                return;
+        if (sd_event_add_defer(m->event, &m->warnings_defer, on_warnings_defer, m) < 0)
+                m->warnings_defer = NULL;
 }
 
 void manager_add_notice(struct manager *m, char *sentence)

@@ -119,7 +119,7 @@ struct manager {
         bool snapshot_cached[16];
         bool dispatch_read_only; /* the event just dispatched was a read-only method call */
         sd_event_source *snapshot_post;
-        sd_event_source *autostart_defer; /* AutostartProgress changed: PropertiesChanged */
+        sd_event_source *autostart_defer; /* AutostartProgress changed: PropertiesChanged soon */
         struct manager_options options;
         struct mdp_policy *policy; /* mdevpasid.conf and policy.d */
         struct udev_watch *udev;
@@ -170,9 +170,6 @@ int manager_save_state(struct manager *m);
 void manager_add_notice(struct manager *m, char *sentence); /* takes ownership */
 /* Recomputes Warnings soon (once per loop iteration) and emits it when it changed. */
 void manager_warnings_dirty(struct manager *m);
-/* Runs handler (userdata m) once at the next event loop iteration, however often it is asked
- * before then (*slot holds it meanwhile): a change announced once. Nothing before the bus. */
-void manager_defer_once(struct manager *m, sd_event_source **slot, sd_event_handler_t handler);
 char **manager_compute_warnings(struct manager *m);
 /* Called when an initial autostart attempt ended. */
 void manager_initial_autostart_done(struct manager *m);
@@ -289,5 +286,5 @@ void autostart_cancel_device(struct device *d);
 /* The autostart of the current registration of every parent, over its devices: started (or
  * found running), failed for good, and still in progress (running or waiting to retry). */
 void autostart_progress(struct manager *m, uint32_t *ret_done, uint32_t *ret_failed, uint32_t *ret_in_progress);
-/* Announces a change of Manager.AutostartProgress (once per event loop iteration). */
+/* Announces a change of Manager.AutostartProgress (at most every 100 ms). */
 void autostart_progress_dirty(struct manager *m);
