@@ -45,17 +45,7 @@ GOLD=$GOLDEN/daemon/x86-6.12-sm.txt
 # t ARGS...: one command into the transcript (stdout, stderr, exit status), paths and
 # generated UUIDs replaced.
 t() {
-        rc=0
-        cli "$@" >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
-        {
-                printf '$ mdevpasidctl %s\n' "$*"
-                cat "$TMP/stdout"
-                if [ -s "$TMP/stderr" ]; then
-                        printf -- '--- stderr\n'
-                        cat "$TMP/stderr"
-                fi
-                printf -- '--- exit %s\n' "$rc"
-        } | sed -e "s|$MDP_SIM_ROOT|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" -e "s|$top_builddir|BUILDDIR|g" \
+        record "$@" | sed -e "s|$MDP_SIM_ROOT|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" -e "s|$top_builddir|BUILDDIR|g" \
                 -e "s|Version\": \"[^\"]*\"|Version\": \"VERSION\"|" -e "s|(version [^)]*)|(version VERSION)|" \
                 >>"$TMP/transcript"
 }

@@ -8,29 +8,11 @@
 golden() {
         variant=$1 root=$2
         shift 2
-        name=$variant/$(printf '%s' "$*" | tr ' ' '_').txt
-        rc=0
-        MDEVPASID_ROOT=$root cli "$@" >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
-        {
-                printf '$ mdevpasidctl %s\n' "$*"
-                cat "$TMP/stdout"
-                if [ -s "$TMP/stderr" ]; then
-                        printf -- '--- stderr\n'
-                        cat "$TMP/stderr"
-                fi
-                printf -- '--- exit %s\n' "$rc"
-        } | sed -e "s|$root|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" >"$TMP/actual"
-        if [ -n "${MDP_GOLDEN_UPDATE:-}" ]; then
-                mkdir -p "$GOLDEN/$variant"
-                cp "$TMP/actual" "$GOLDEN/$name"
-                return 0
-        fi
-        if [ ! -f "$GOLDEN/$name" ]; then
-                fail "no golden file $name"
-        elif ! cmp -s "$TMP/actual" "$GOLDEN/$name"; then
-                fail "$name: output differs from the golden file"
-                diff -u "$GOLDEN/$name" "$TMP/actual" | head -40 >&2 || true
-        fi
+        (
+                export MDEVPASID_ROOT="$root"
+                record "$@"
+        ) | sed -e "s|$root|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" >"$TMP/actual"
+        golden_compare "$variant/$(printf '%s' "$*" | tr ' ' '_').txt"
 }
 
 # The main capture, with definitions: every verb and output form.

@@ -45,6 +45,49 @@ cli() {
         fi
 }
 
+# record ARGS...: mdevpasidctl ARGS as a transcript block on stdout: the command, its stdout,
+# its stderr (when there is any) and its exit status. Callers filter paths out with sed.
+record() {
+        rc=0
+        cli "$@" >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
+        printf '$ mdevpasidctl %s\n' "$*"
+        cat "$TMP/stdout"
+        if [ -s "$TMP/stderr" ]; then
+                printf -- '--- stderr\n'
+                cat "$TMP/stderr"
+        fi
+        printf -- '--- exit %s\n' "$rc"
+}
+
+# golden_compare NAME: $TMP/actual against tests/golden/NAME; MDP_GOLDEN_UPDATE=1 rewrites it.
+golden_compare() {
+        if [ -n "${MDP_GOLDEN_UPDATE:-}" ]; then
+                mkdir -p "$(dirname "$GOLDEN/$1")"
+                cp "$TMP/actual" "$GOLDEN/$1"
+                return 0
+        fi
+        if [ ! -f "$GOLDEN/$1" ]; then
+                fail "no golden file $1"
+        elif ! cmp -s "$TMP/actual" "$GOLDEN/$1"; then
+                fail "$1: output differs from the golden file"
+                diff -u "$GOLDEN/$1" "$TMP/actual" | head -40 >&2 || true
+        fi
+}
+
+# expect RC PATTERN ARGS...: exit status RC and stderr matching PATTERN (grep -E; "" = empty).
+expect() {
+        want=$1 pattern=$2
+        shift 2
+        rc=0
+        cli "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+        [ "$rc" = "$want" ] || fail "mdevpasidctl $*: exit $rc, expected $want; stderr: $(cat "$TMP/err")"
+        if [ -z "$pattern" ]; then
+                [ ! -s "$TMP/err" ] || fail "mdevpasidctl $*: unexpected stderr: $(cat "$TMP/err")"
+        elif ! grep -Eq -- "$pattern" "$TMP/err"; then
+                fail "mdevpasidctl $*: stderr does not match /$pattern/: $(cat "$TMP/err")"
+        fi
+}
+
 # unpack_fixture VARIANT DIR: a real-kernel sysfs capture under DIR/sys.
 unpack_fixture() {
         mkdir -p "$2"

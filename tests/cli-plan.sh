@@ -43,43 +43,11 @@ plan_root() {
 golden() {
         variant=$1 root=$2 gname=$3
         shift 3
-        name=plan/$variant/$gname.txt
-        rc=0
-        MDEVPASID_ROOT=$root cli "$@" >"$TMP/stdout" 2>"$TMP/stderr" || rc=$?
-        {
-                printf '$ mdevpasidctl %s\n' "$*"
-                cat "$TMP/stdout"
-                if [ -s "$TMP/stderr" ]; then
-                        printf -- '--- stderr\n'
-                        cat "$TMP/stderr"
-                fi
-                printf -- '--- exit %s\n' "$rc"
-        } | sed -e "s|$root|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" >"$TMP/actual"
-        if [ -n "${MDP_GOLDEN_UPDATE:-}" ]; then
-                mkdir -p "$GOLDEN/plan/$variant"
-                cp "$TMP/actual" "$GOLDEN/$name"
-                return 0
-        fi
-        if [ ! -f "$GOLDEN/$name" ]; then
-                fail "no golden file $name"
-        elif ! cmp -s "$TMP/actual" "$GOLDEN/$name"; then
-                fail "$name: output differs from the golden file"
-                diff -u "$GOLDEN/$name" "$TMP/actual" | head -40 >&2 || true
-        fi
-}
-
-# expect RC PATTERN ARGS...: exit status RC and stderr matching PATTERN (grep -E; "" = empty).
-expect() {
-        want=$1 pattern=$2
-        shift 2
-        rc=0
-        cli "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-        [ "$rc" = "$want" ] || fail "mdevpasidctl $*: exit $rc, expected $want; stderr: $(cat "$TMP/err")"
-        if [ -z "$pattern" ]; then
-                [ ! -s "$TMP/err" ] || fail "mdevpasidctl $*: unexpected stderr: $(cat "$TMP/err")"
-        elif ! grep -Eq -- "$pattern" "$TMP/err"; then
-                fail "mdevpasidctl $*: stderr does not match /$pattern/: $(cat "$TMP/err")"
-        fi
+        (
+                export MDEVPASID_ROOT="$root"
+                record "$@"
+        ) | sed -e "s|$root|ROOT|g" -e "s|$top_srcdir|SRCDIR|g" >"$TMP/actual"
+        golden_compare "plan/$variant/$gname.txt"
 }
 
 # json_check FILE PYTHON-EXPR...: every expression over the document "d" is true.

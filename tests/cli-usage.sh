@@ -8,20 +8,6 @@ R=$TMP/host
 unpack_fixture x86-6.12-sm "$R"
 export MDEVPASID_ROOT="$R"
 
-# expect RC PATTERN ARGS...: exit status RC and stderr matching PATTERN (grep -E; "" = empty).
-expect() {
-        want=$1 pattern=$2
-        shift 2
-        rc=0
-        cli "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
-        [ "$rc" = "$want" ] || fail "mdevpasidctl $*: exit $rc, expected $want; stderr: $(cat "$TMP/err")"
-        if [ -z "$pattern" ]; then
-                [ ! -s "$TMP/err" ] || fail "mdevpasidctl $*: unexpected stderr: $(cat "$TMP/err")"
-        elif ! grep -Eq -- "$pattern" "$TMP/err"; then
-                fail "mdevpasidctl $*: stderr does not match /$pattern/: $(cat "$TMP/err")"
-        fi
-}
-
 # Usage errors: status 2, a message naming the problem and where to look.
 # No verb: status, the default verb (issue 6); here read from the tree MDEVPASID_ROOT names.
 expect 0 ""
