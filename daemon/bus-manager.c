@@ -441,10 +441,7 @@ static int snapshot_filter(sd_bus_message *msg, void *userdata, sd_bus_error *er
 void manager_snapshot_cache_clear(struct manager *m)
 {
         for (size_t i = 0; i < ELEMENTSOF(m->snapshot_cache); i++)
-                if (m->snapshot_cached[i]) {
-                        strbuf_done(&m->snapshot_cache[i]);
-                        m->snapshot_cached[i] = false;
-                }
+                strbuf_done(&m->snapshot_cache[i]);
 }
 
 static int snapshot_post(sd_event_source *s, void *userdata)
@@ -521,13 +518,13 @@ static int method_snapshot(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return r;
         if (sections == 0)
                 sections = MDP_SNAPSHOT_ALL;
-        if (!m->snapshot_cached[sections]) {
+        /* A rendered snapshot is never empty (it starts with the magic): buf says "cached". */
+        if (!m->snapshot_cache[sections].buf) {
                 snapshot_render(m, sections, &m->snapshot_cache[sections]);
                 if (m->snapshot_cache[sections].oom) {
                         strbuf_done(&m->snapshot_cache[sections]);
                         return -ENOMEM;
                 }
-                m->snapshot_cached[sections] = true;
         }
         /* A memfd of its own for each caller: a shared one would share its file offset. */
         fd = mdp_snapshot_to_memfd(&m->snapshot_cache[sections]);

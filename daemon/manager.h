@@ -115,8 +115,7 @@ struct manager {
         int lock_fd; /* <runtime dir>/mdevpasidd.lock, flock()ed while we run; -1 if not */
         /* Snapshot answers by section set, kept while only read-only calls are dispatched
          * (bus-manager.c, "snapshot cache"). */
-        struct strbuf snapshot_cache[16];
-        bool snapshot_cached[16];
+        struct strbuf snapshot_cache[16]; /* by section mask; buf NULL: not cached */
         bool dispatch_read_only; /* the event just dispatched was a read-only method call */
         sd_event_source *snapshot_post;
         sd_event_source *autostart_defer; /* AutostartProgress changed: PropertiesChanged soon */
